@@ -1,0 +1,170 @@
+#include "cmek/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void cmek_buf_init(struct cmek_buf *buf, size_t max_bytes)
+{
+    buf->data = NULL;
+    buf->len = 0;
+    buf->cap = 0;
+    buf->max_bytes = max_bytes;
+}
+
+void cmek_buf_clean_up(struct cmek_buf *buf)
+{
+    if (buf == NULL) {
+        return;
+    }
+    free(buf->data);
+    buf->data = NULL;
+    buf->len = 0;
+    buf->cap = 0;
+}
+
+void cmek_buf_reset(struct cmek_buf *buf)
+{
+    buf->len = 0;
+    if (buf->data != NULL) {
+        buf->data[0] = '\0';
+    }
+}
+
+static int s_reserve(struct cmek_buf *buf, size_t extra)
+{
+    if (extra > buf->max_bytes || buf->len > buf->max_bytes - extra) {
+        return CMEK_ERR_LIMIT;
+    }
+    size_t need = buf->len + extra + 1;
+    if (need <= buf->cap) {
+        return CMEK_OK;
+    }
+    size_t cap = buf->cap ? buf->cap : 64;
+    while (cap < need) {
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    }
+    char *grown = realloc(buf->data, cap);
+    if (grown == NULL) {
+        return CMEK_ERR_NOMEM;
+    }
+    buf->data = grown;
+    buf->cap = cap;
+    return CMEK_OK;
+}
+
+int cmek_buf_append(struct cmek_buf *buf, const void *bytes, size_t len)
+{
+    int rc = s_reserve(buf, len);
+    if (rc) {
+        return rc;
+    }
+    if (len > 0) {
+        memcpy(buf->data + buf->len, bytes, len);
+    }
+    buf->len += len;
+    buf->data[buf->len] = '\0';
+    return CMEK_OK;
+}
+
+int cmek_buf_append_str(struct cmek_buf *buf, const char *str)
+{
+    return cmek_buf_append(buf, str, strlen(str));
+}
+
+int cmek_buf_append_byte(struct cmek_buf *buf, char byte)
+{
+    return cmek_buf_append(buf, &byte, 1);
+}
+
+int cmek_buf_append_view(struct cmek_buf *buf, struct cmek_view view)
+{
+    return cmek_buf_append(buf, view.ptr, view.len);
+}
+
+int cmek_buf_vappendf(struct cmek_buf *buf, const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0) {
+        return CMEK_ERR_INVALID_ARG;
+    }
+    int rc = s_reserve(buf, (size_t)n);
+    if (rc) {
+        return rc;
+    }
+    vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
+    buf->len += (size_t)n;
+    return CMEK_OK;
+}
+
+int cmek_buf_appendf(struct cmek_buf *buf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = cmek_buf_vappendf(buf, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *cmek_buf_cstr(const struct cmek_buf *buf)
+{
+    return buf->data != NULL ? buf->data : "";
+}
+
+char *cmek_buf_steal(struct cmek_buf *buf)
+{
+    if (buf->data == NULL && s_reserve(buf, 0) != CMEK_OK) {
+        return NULL;
+    }
+    buf->data[buf->len] = '\0';
+    char *out = buf->data;
+    buf->data = NULL;
+    buf->len = 0;
+    buf->cap = 0;
+    return out;
+}
+
+struct cmek_view cmek_view_from_cstr(const char *str)
+{
+    struct cmek_view v = {str, str != NULL ? strlen(str) : 0};
+    return v;
+}
+
+bool cmek_view_eq(struct cmek_view a, struct cmek_view b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+bool cmek_view_eq_cstr(struct cmek_view a, const char *str)
+{
+    return cmek_view_eq(a, cmek_view_from_cstr(str));
+}
+
+bool cmek_view_eq_ignore_case(struct cmek_view a, const char *str)
+{
+    size_t n = strlen(str);
+    return a.len == n && (n == 0 || strncasecmp(a.ptr, str, n) == 0);
+}
+
+bool cmek_view_starts_with(struct cmek_view a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return a.len >= n && memcmp(a.ptr, prefix, n) == 0;
+}
+
+char *cmek_view_dup(struct cmek_view view)
+{
+    char *out = malloc(view.len + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    if (view.len > 0) {
+        memcpy(out, view.ptr, view.len);
+    }
+    out[view.len] = '\0';
+    return out;
+}

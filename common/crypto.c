@@ -1,0 +1,154 @@
+#include "cmek/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+int cmek_sha256(const void *data, size_t len, uint8_t out[CMEK_SHA256_LEN])
+{
+    unsigned int out_len = 0;
+    if (EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) != 1 ||
+        out_len != CMEK_SHA256_LEN) {
+        return CMEK_ERR_CRYPTO;
+    }
+    return CMEK_OK;
+}
+
+int cmek_sha256_hex(const void *data, size_t len, char out[CMEK_SHA256_HEX_LEN + 1])
+{
+    uint8_t digest[CMEK_SHA256_LEN];
+    int rc = cmek_sha256(data, len, digest);
+    if (rc) {
+        return rc;
+    }
+    cmek_hex_encode(digest, sizeof(digest), out);
+    return CMEK_OK;
+}
+
+int cmek_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                     uint8_t out[CMEK_SHA256_LEN])
+{
+    unsigned int out_len = 0;
+    if (HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) == NULL ||
+        out_len != CMEK_SHA256_LEN) {
+        return CMEK_ERR_CRYPTO;
+    }
+    return CMEK_OK;
+}
+
+void cmek_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0x0f];
+    }
+    out[2 * len] = '\0';
+}
+
+bool cmek_consttime_eq(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+    if (a_len != b_len) {
+        return false;
+    }
+    return CRYPTO_memcmp(a, b, a_len) == 0;
+}
+
+int cmek_base64_encode(const void *in, size_t len, struct cmek_buf *out)
+{
+    size_t enc_len = 4 * ((len + 2) / 3);
+    size_t start = out->len;
+    /* Reserve by appending placeholder bytes, then encode in place. */
+    int rc = CMEK_OK;
+    for (size_t i = 0; i < enc_len && rc == CMEK_OK; i++) {
+        rc = cmek_buf_append_byte(out, '=');
+    }
+    if (rc) {
+        out->len = start;
+        if (out->data != NULL) {
+            out->data[start] = '\0';
+        }
+        return rc;
+    }
+    if (len > 0) {
+        /* EVP_EncodeBlock writes a trailing NUL, which lands on buf's terminator slot. */
+        EVP_EncodeBlock((unsigned char *)out->data + start, in, (int)len);
+    }
+    return CMEK_OK;
+}
+
+static bool s_is_b64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+}
+
+int cmek_base64_decode(const char *in, size_t len, struct cmek_buf *out)
+{
+    if (len % 4 != 0) {
+        return CMEK_ERR_PARSE;
+    }
+    size_t pad = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (in[i] == '=') {
+            if (i < len - 2) {
+                return CMEK_ERR_PARSE;
+            }
+            pad++;
+        } else if (pad > 0 || !s_is_b64_char(in[i])) {
+            return CMEK_ERR_PARSE;
+        }
+    }
+    if (len == 0) {
+        return CMEK_OK;
+    }
+    size_t dec_len = len / 4 * 3;
+    size_t start = out->len;
+    int rc = CMEK_OK;
+    for (size_t i = 0; i < dec_len && rc == CMEK_OK; i++) {
+        rc = cmek_buf_append_byte(out, 0);
+    }
+    if (rc) {
+        out->len = start;
+        return rc;
+    }
+    int n = EVP_DecodeBlock((unsigned char *)out->data + start, (const unsigned char *)in,
+                            (int)len);
+    if (n < 0 || (size_t)n != dec_len) {
+        out->len = start;
+        out->data[start] = '\0';
+        return CMEK_ERR_PARSE;
+    }
+    out->len = start + dec_len - pad;
+    out->data[out->len] = '\0';
+    return CMEK_OK;
+}
+
+int cmek_random_bytes(void *out, size_t len)
+{
+    if (RAND_bytes(out, (int)len) != 1) {
+        return CMEK_ERR_CRYPTO;
+    }
+    return CMEK_OK;
+}
+
+void cmek_cleanse(void *ptr, size_t len)
+{
+    if (ptr != NULL) {
+        OPENSSL_cleanse(ptr, len);
+    }
+}
+
+void cmek_cleanse_str(char *str)
+{
+    if (str != NULL) {
+        OPENSSL_cleanse(str, strlen(str));
+    }
+}
+
+bool cmek_consttime_eq_view(struct cmek_view a, const char *b)
+{
+    return cmek_consttime_eq(a.ptr, a.len, b, strlen(b));
+}

@@ -1,0 +1,1 @@
+#include "cmek/sigv4.h"

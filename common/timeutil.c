@@ -1,0 +1,166 @@
+#include "cmek/timeutil.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool s_digits(const char *in, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] < '0' || in[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (in[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+void cmek_time_format_amz(time_t t, char out[CMEK_AMZ_DATE_LEN + 1])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, CMEK_AMZ_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+void cmek_time_format_iso8601(time_t t, char out[CMEK_ISO8601_LEN + 1])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, CMEK_ISO8601_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void cmek_time_format_iso8601_ms(int64_t t_ms, char out[CMEK_ISO8601_MS_LEN + 1])
+{
+    time_t t = (time_t)(t_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char base[CMEK_ISO8601_LEN + 1];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    int ms = (int)(t_ms % 1000);
+    memcpy(out, base, CMEK_ISO8601_LEN - 1);
+    out[19] = '.';
+    out[20] = (char)('0' + ms / 100);
+    out[21] = (char)('0' + ms / 10 % 10);
+    out[22] = (char)('0' + ms % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
+}
+
+static int s_make_time(int year, int mon, int day, int hour, int min, int sec, time_t *out)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour > 23 ||
+        min > 59 || sec > 60) {
+        return CMEK_ERR_PARSE;
+    }
+    struct tm tm = {0};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) {
+        return CMEK_ERR_PARSE;
+    }
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (back.tm_mday != day) { /* e.g. 30 February */
+        return CMEK_ERR_PARSE;
+    }
+    *out = t;
+    return CMEK_OK;
+}
+
+int cmek_time_parse_amz(const char *in, size_t len, time_t *out)
+{
+    int y, mo, d, h, mi, s;
+    if (len != CMEK_AMZ_DATE_LEN || in[8] != 'T' || in[15] != 'Z' || !s_digits(in, 4, &y) ||
+        !s_digits(in + 4, 2, &mo) || !s_digits(in + 6, 2, &d) || !s_digits(in + 9, 2, &h) ||
+        !s_digits(in + 11, 2, &mi) || !s_digits(in + 13, 2, &s)) {
+        return CMEK_ERR_PARSE;
+    }
+    return s_make_time(y, mo, d, h, mi, s, out);
+}
+
+int cmek_time_parse_rfc3339(const char *in, size_t len, time_t *out)
+{
+    int y, mo, d, h, mi, s;
+    if (len < 20 || in[4] != '-' || in[7] != '-' || (in[10] != 'T' && in[10] != 't') ||
+        in[13] != ':' || in[16] != ':' || !s_digits(in, 4, &y) || !s_digits(in + 5, 2, &mo) ||
+        !s_digits(in + 8, 2, &d) || !s_digits(in + 11, 2, &h) || !s_digits(in + 14, 2, &mi) ||
+        !s_digits(in + 17, 2, &s)) {
+        return CMEK_ERR_PARSE;
+    }
+    size_t i = 19;
+    if (in[i] == '.') {
+        i++;
+        size_t start = i;
+        while (i < len && in[i] >= '0' && in[i] <= '9') {
+            i++;
+        }
+        if (i == start) {
+            return CMEK_ERR_PARSE;
+        }
+    }
+    long offset = 0;
+    if (i < len && (in[i] == 'Z' || in[i] == 'z')) {
+        i++;
+    } else if (i + 6 == len && (in[i] == '+' || in[i] == '-') && in[i + 3] == ':') {
+        int oh, om;
+        if (!s_digits(in + i + 1, 2, &oh) || !s_digits(in + i + 4, 2, &om) || oh > 23 ||
+            om > 59) {
+            return CMEK_ERR_PARSE;
+        }
+        offset = (oh * 3600L + om * 60L) * (in[i] == '+' ? 1 : -1);
+        i += 6;
+    } else {
+        return CMEK_ERR_PARSE;
+    }
+    if (i != len) {
+        return CMEK_ERR_PARSE;
+    }
+    time_t t;
+    int rc = s_make_time(y, mo, d, h, mi, s, &t);
+    if (rc) {
+        return rc;
+    }
+    *out = t - offset;
+    return CMEK_OK;
+}
+
+int cmek_duration_parse(const char *in, size_t len, int64_t *seconds_out)
+{
+    if (len < 2 || len > 12) {
+        return CMEK_ERR_PARSE;
+    }
+    int64_t n = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (in[i] < '0' || in[i] > '9') {
+            return CMEK_ERR_PARSE;
+        }
+        n = n * 10 + (in[i] - '0');
+    }
+    int64_t unit;
+    switch (in[len - 1]) {
+    case 's':
+        unit = 1;
+        break;
+    case 'm':
+        unit = 60;
+        break;
+    case 'h':
+        unit = 3600;
+        break;
+    case 'd':
+        unit = 86400;
+        break;
+    default:
+        return CMEK_ERR_PARSE;
+    }
+    *seconds_out = n * unit;
+    return CMEK_OK;
+}
