@@ -134,7 +134,7 @@ int cmek_time_parse_rfc3339(const char *in, size_t len, time_t *out)
 
 int cmek_duration_parse(const char *in, size_t len, int64_t *seconds_out)
 {
-    if (len < 2 || len > 12) {
+    if (len < 2 || len > 11) { /* at most 10 digits: no overflow in any unit */
         return CMEK_ERR_PARSE;
     }
     int64_t n = 0;

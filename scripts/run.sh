@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The main job: builds cmek-emulator, starts it, checks the CMEK trust flow end to end with
+# the real AWS CLI, prints the report and how to use the emulator, and keeps serving until
+# Ctrl-C. Set CMEK_LISTEN (default 127.0.0.1:4566) to serve elsewhere; pass --exit to stop
+# after the report instead of serving.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test
+if [[ ! -f build/build.ninja ]]; then
+    meson setup build -Dbuildtype=release -Dtests=false >/dev/null
+fi
+ninja -C build >/dev/null
+listen="${CMEK_LISTEN:-127.0.0.1:4566}"
+log=$(mktemp)
+coproc EMU { exec build/emulator/cmek-emulator --listen "$listen" 2>"$log"; }
+emu_pid=$EMU_PID
+trap 'kill "$emu_pid" 2>/dev/null || true; rm -f "$log"' EXIT
+if ! read -r -t 10 url <&"${EMU[0]}"; then
+    echo "cmek-emulator did not start:" >&2
+    cat "$log" >&2
+    exit 1
+fi
+echo "cmek-emulator serving at $url"
+echo
+echo "== Report: the CMEK cross-account trust flow, driven by the AWS CLI =="
+status=0
+bash tests/conformance/awscli.sh --url "$url" || status=$?
+cat <<EOM
+
+== How to use it ==
+Base URL: $url     (IAM, STS and KMS share it; admin endpoints under /_emulator/)
+Customer account 111122223333, administrator:
+  export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
+  export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+  export AWS_DEFAULT_REGION=us-east-1
+  aws --endpoint-url $url sts get-caller-identity
+CockroachDB Cloud's account 999988887777: AKIAI44QH8DHBEXAMPLE / je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY
+Emulator clock:  curl -s -XPOST $url/_emulator/clock -d '{"advance":"2h"}'
+Reset:           curl -s -XPOST $url/_emulator/reset
+The whole world: build/emulator/cmek-emulator --print-world
+Scenario runs (cmek-run) arrive with the scenario runner; see README.md.
+EOM
+if [[ "${1:-}" == --exit ]]; then
+    exit "$status"
+fi
+echo
+echo "Serving until Ctrl-C (logs: $log)."
+wait "$emu_pid"

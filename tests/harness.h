@@ -1,0 +1,73 @@
+/* harness.h: drives the emulator's services in-process, as real clients would reach them:
+ * requests are SigV4-signed with the shared signer and go through the same router and
+ * services as over HTTP, with a fake wall clock the test controls. */
+#ifndef CMEK_TEST_HARNESS_H
+#define CMEK_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "app.h"
+#include "cmek/buf.h"
+#include "cmek/sigv4.h"
+#include "http.h"
+
+struct th_creds {
+    char akid[129];
+    char secret[129];
+    char token[1024]; /* "" for long-term keys */
+};
+
+struct th_ctx {
+    struct emu_app app;
+    time_t wall;   /* the fake wall clock, in seconds */
+    int status;    /* of the last exchange */
+    struct cmek_buf body; /* of the last exchange */
+};
+
+/* The world's principals: the customer's admin user and CockroachDB Cloud's principal. */
+void th_creds_admin(struct th_creds *out);
+void th_creds_crdb(struct th_creds *out);
+
+/* Builds an emulator from fixtures/world.json with the wall clock at 2026-11-23T12:00:00Z. */
+void th_init(struct th_ctx *t);
+void th_clean_up(struct th_ctx *t);
+
+/* A signed Query (form POST) request to service ("iam", "sts"), signed at the wall clock
+ * plus sign_offset_s. Returns the HTTP status; the body is in t->body. */
+int th_query(struct th_ctx *t, const char *service, const struct th_creds *c, const char *form);
+int th_query_skewed(struct th_ctx *t, const char *service, const struct th_creds *c,
+                    const char *form, long sign_offset_s);
+/* Same, with a caller-chosen region in the credential scope. */
+int th_query_region(struct th_ctx *t, const char *service, const char *region,
+                    const struct th_creds *c, const char *form);
+/* A signed KMS JSON 1.1 request. */
+int th_kms(struct th_ctx *t, const struct th_creds *c, const char *operation, const char *json);
+/* Any signed POST: service names the credential scope; target, when not NULL, is sent as
+ * X-Amz-Target. */
+int th_signed(struct th_ctx *t, const char *service, const char *region, const struct th_creds *c,
+              const char *content_type, const char *target, const char *body, long offset_s);
+/* A request exactly as given (no signing). */
+int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query,
+                struct cmek_http_header *headers, size_t n_headers, const char *body);
+/* An unsigned request (admin endpoints, or negative cases). */
+int th_raw(struct th_ctx *t, const char *method, const char *path_and_query,
+           const char *content_type, const char *body);
+
+/* The text of the first <tag>...</tag> in t->body (XML-unescaped only for &amp; &lt; &gt;),
+ * copied into out; false when absent. */
+bool th_xml(const struct th_ctx *t, const char *tag, char *out, size_t cap);
+/* The Code of an AWS Query error, or "" when the body is no error. */
+const char *th_error_code(const struct th_ctx *t, char *out, size_t cap);
+
+/* Percent-encodes a value for a form body (RFC 3986 unreserved kept). Returns out. */
+const char *th_form_encode(const char *value, char *out, size_t cap);
+
+/* AssumeRole as c; on success fills session and returns 200. external_id may be NULL. */
+int th_assume_role(struct th_ctx *t, const struct th_creds *c, const char *role_arn,
+                   const char *session_name, const char *external_id, struct th_creds *session);
+
+/* Advances the emulator clock through the admin endpoint ("2h"). */
+void th_advance(struct th_ctx *t, const char *duration);
+
+#endif
