@@ -19,7 +19,7 @@
 #include "cmek/error.h"
 
 #define CMEK_SIGV4_MAX_CANONICAL_BYTES (256u * 1024u) /* cap on canonical request text */
-#define CMEK_SIGV4_SIGNATURE_HEX_LEN 64
+#define CMEK_SIGV4_SIGNATURE_HEX_LEN   64
 
 struct cmek_http_header {
     struct cmek_view name;  /* as received; compared case-insensitively */
@@ -46,11 +46,11 @@ struct cmek_sigv4_sign_options {
     const struct cmek_sigv4_credentials *credentials;
     const char *region;
     const char *service;
-    time_t when;          /* signing time, becomes X-Amz-Date */
-    bool normalize_path;  /* true for every service but S3 */
-    bool sign_body;       /* add and sign x-amz-content-sha256 */
+    time_t when;             /* signing time, becomes X-Amz-Date */
+    bool normalize_path;     /* true for every service but S3 */
+    bool sign_body;          /* add and sign x-amz-content-sha256 */
     bool omit_session_token; /* sign without the token; the caller adds it after signing */
-    uint32_t expires_s;   /* query (presigned) mode: X-Amz-Expires */
+    uint32_t expires_s;      /* query (presigned) mode: X-Amz-Expires */
 };
 
 /* What signing produced. Init with cmek_sigv4_signed_init, free with _clean_up. */
@@ -58,11 +58,11 @@ struct cmek_sigv4_signed {
     struct cmek_buf canonical_request;
     struct cmek_buf string_to_sign;
     char signature[CMEK_SIGV4_SIGNATURE_HEX_LEN + 1];
-    char amz_date[17];                         /* YYYYMMDD'T'HHMMSS'Z' */
+    char amz_date[17]; /* YYYYMMDD'T'HHMMSS'Z' */
     char payload_hash[CMEK_SIGV4_SIGNATURE_HEX_LEN + 1];
-    struct cmek_buf signed_headers;            /* "host;x-amz-date" */
-    struct cmek_buf authorization;             /* header mode: the Authorization value */
-    struct cmek_buf query;                     /* query mode: the complete new query string */
+    struct cmek_buf signed_headers; /* "host;x-amz-date" */
+    struct cmek_buf authorization;  /* header mode: the Authorization value */
+    struct cmek_buf query;          /* query mode: the complete new query string */
 };
 
 void cmek_sigv4_signed_init(struct cmek_sigv4_signed *out);
@@ -93,7 +93,8 @@ CMEK_WUR int cmek_sigv4_sign_query(const struct cmek_sigv4_request *req,
 /* ---- Verifying ---- */
 
 enum cmek_sigv4_mode {
-    CMEK_SIGV4_MODE_NONE = 0, /* no Authorization header and no X-Amz-Signature query */
+    CMEK_SIGV4_MODE_NONE = 0, /* no Authorization header, no X-Amz-Algorithm, -Credential or
+                                 -Signature query parameter */
     CMEK_SIGV4_MODE_HEADER,
     CMEK_SIGV4_MODE_QUERY,
 };
@@ -102,9 +103,9 @@ enum cmek_sigv4_mode {
  * for the query mode, whose percent-decoded values it owns. */
 struct cmek_sigv4_auth {
     enum cmek_sigv4_mode mode;
-    struct cmek_view algorithm;      /* "AWS4-HMAC-SHA256" */
+    struct cmek_view algorithm; /* "AWS4-HMAC-SHA256" */
     struct cmek_view access_key_id;
-    struct cmek_view scope_date;     /* YYYYMMDD */
+    struct cmek_view scope_date; /* YYYYMMDD */
     struct cmek_view region;
     struct cmek_view service;
     struct cmek_view terminator;     /* "aws4_request" */
@@ -124,7 +125,8 @@ void cmek_sigv4_auth_clean_up(struct cmek_sigv4_auth *auth);
 /* Finds and parses the signature in req. On CMEK_ERR_PARSE, *why is set to a static,
  * client-safe text in AWS's words (e.g. "Authorization header requires 'Signature'
  * parameter."); the service maps it to IncompleteSignature(Exception). When the request
- * carries no signature at all, returns CMEK_OK with auth->mode == CMEK_SIGV4_MODE_NONE. */
+ * carries no signature at all, returns CMEK_OK with auth->mode == CMEK_SIGV4_MODE_NONE.
+ * auth may be reused: every call starts afresh. */
 CMEK_WUR int cmek_sigv4_parse(const struct cmek_sigv4_request *req, struct cmek_sigv4_auth *auth,
                               const char **why);
 
