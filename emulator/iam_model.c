@@ -612,7 +612,7 @@ static int s_load_managed_policy(struct emu_iam *iam, const char *account, const
         p->update_ms = p->create_ms;
     }
     if (rc == CMEK_OK) {
-        rc = s_load_policy(json_object_get(src, "document"), EMU_POLICY_IDENTITY, iam, &p->doc,
+        rc = s_load_policy(json_object_get(src, "document"), EMU_POLICY_MANAGED, iam, &p->doc,
                            err, name);
     }
     if (rc == CMEK_OK) {

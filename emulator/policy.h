@@ -21,7 +21,7 @@
 #include "cmek/buf.h"
 #include "cmek/error.h"
 
-#define EMU_UNIQUE_ID_MAX 64
+#define EMU_UNIQUE_ID_MAX    64
 #define EMU_POLICY_MAX_BYTES (128u * 1024u) /* IAM's policy document cap is 131072 chars */
 
 enum emu_policy_kind {
@@ -76,8 +76,7 @@ const char *emu_policy_text(const struct emu_policy *policy);
  * deleted (or replaced by a namesake with another unique id) shows as its bare unique id.
  * The rest of the text is kept byte for byte. With a NULL resolver, the text as given. */
 CMEK_WUR int emu_policy_render(const struct emu_policy *policy,
-                               const struct emu_principal_resolver *resolver,
-                               struct cmek_buf *out);
+                               const struct emu_principal_resolver *resolver, struct cmek_buf *out);
 
 /* ---- Evaluation ---- */
 
@@ -87,13 +86,15 @@ enum emu_principal_type {
     EMU_PRINCIPAL_ROLE_SESSION,
 };
 
-/* Who makes the request. All strings borrowed. */
+/* Who makes the request. All strings borrowed.
+ *   arn:       arn:aws:iam::A:root | arn:aws:iam::A:user/path/N | arn:aws:sts::A:assumed-role/R/S
+ *   unique_id: AIDA... (user), AROA... (the role, for a session), the account id for root */
 struct emu_principal {
     enum emu_principal_type type;
     const char *account;      /* 12 digits */
-    const char *arn;          /* arn:aws:iam::A:root | ...:user/path/N | arn:aws:sts::A:assumed-role/R/S */
+    const char *arn;          /* as above; what AccessDenied messages name */
     const char *entity_arn;   /* user ARN or role ARN (with path); the root ARN for root */
-    const char *unique_id;    /* AIDA... (user), AROA... (the role, for a session), account for root */
+    const char *unique_id;    /* as above */
     const char *session_name; /* role sessions only, else NULL */
 };
 
@@ -108,7 +109,8 @@ struct emu_eval_request {
     const struct emu_principal *principal;
     const char *action;   /* "service:Operation", e.g. "kms:Decrypt" */
     const char *resource; /* full ARN of the resource acted on, or "*" */
-    const struct emu_condition_entry *conditions; /* service-specific keys */
+    /* Service-specific keys (and any global key the caller knows better). */
+    const struct emu_condition_entry *conditions;
     size_t n_conditions;
     time_t now; /* emulator clock; the engine derives aws:CurrentTime and aws:EpochTime */
 };
@@ -151,12 +153,12 @@ struct emu_authz_input {
  * principal has an implicit identity Allow for everything in its own account. */
 enum emu_authz_outcome emu_authorize(const struct emu_authz_input *in);
 
-/* AWS's AccessDenied text for outcome (appended to out; CMEK_ERR_INVALID_ARG for ALLOW), e.g. "User: arn:aws:sts::1:assumed-role/R/S is not
- * authorized to perform: kms:Decrypt on resource: arn:aws:kms:... because no
- * resource-based policy allows the kms:Decrypt action". resource_policy_type is
- * "resource-based" (KMS) or "role trust" (STS); an explicit deny reads "with an explicit
- * deny in a resource-based policy" but "... in the role trust policy", as the IAM guide
- * words it. */
+/* AWS's AccessDenied text for outcome (appended to out; CMEK_ERR_INVALID_ARG for ALLOW), e.g.
+ * "User: arn:aws:sts::1:assumed-role/R/S is not authorized to perform: kms:Decrypt on resource:
+ * arn:aws:kms:... because no resource-based policy allows the kms:Decrypt action".
+ * resource_policy_type is "resource-based" (KMS) or "role trust" (STS); an explicit deny reads
+ * "with an explicit deny in a resource-based policy" but "... in the role trust policy", as the IAM
+ * guide words it. */
 CMEK_WUR int emu_authz_message(enum emu_authz_outcome outcome, const struct emu_eval_request *req,
                                const char *resource_policy_type, struct cmek_buf *out);
 
