@@ -177,6 +177,16 @@ int emu_aws_authenticate(const struct emu_app *app, const struct emu_request *re
         rc = s_fail(proto, S_WRONG_SERVICE, err, msg);
         goto done;
     }
+    if (!cmek_sigv4_scope_date_matches(&auth)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+                 "from HTTP: '%.*s' != '%.8s', from '%.*s'.",
+                 (int)auth.scope_date.len, auth.scope_date.ptr, auth.amz_date.ptr,
+                 (int)auth.amz_date.len, auth.amz_date.ptr);
+        rc = s_fail(proto, S_BAD_SIGNATURE, err, msg);
+        goto done;
+    }
     rc = s_check_skew(app, &auth, proto == EMU_AWS_JSON ? app->cfg.kms_skew_s
                                                         : app->cfg.query_skew_s,
                       proto, err);

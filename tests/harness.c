@@ -202,6 +202,9 @@ bool th_xml(const struct th_ctx *t, const char *tag, char *out, size_t cap)
         } else if (strncmp(p, "&quot;", 6) == 0) {
             out[o++] = '"';
             p += 5;
+        } else if (strncmp(p, "&apos;", 6) == 0) {
+            out[o++] = '\'';
+            p += 5;
         } else {
             out[o++] = *p;
         }

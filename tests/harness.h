@@ -54,7 +54,7 @@ int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query
 int th_raw(struct th_ctx *t, const char *method, const char *path_and_query,
            const char *content_type, const char *body);
 
-/* The text of the first <tag>...</tag> in t->body (XML-unescaped only for &amp; &lt; &gt;),
+/* The text of the first <tag>...</tag> in t->body (the five XML entities decoded),
  * copied into out; false when absent. */
 bool th_xml(const struct th_ctx *t, const char *tag, char *out, size_t cap);
 /* The Code of an AWS Query error, or "" when the body is no error. */

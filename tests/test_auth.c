@@ -276,3 +276,20 @@ Test(auth_kms, credential_scoped_to_another_service_is_rejected)
     s_assert_kms_error("InvalidSignatureException",
                        "Credential should be scoped to correct service: 'kms'. ");
 }
+
+Test(auth_query, credential_date_other_than_the_request_date_is_rejected)
+{
+    struct cmek_http_header h[] = {
+        {cmek_view_from_cstr("Content-Type"), cmek_view_from_cstr(FORM)},
+        {cmek_view_from_cstr("Host"), cmek_view_from_cstr("127.0.0.1:4566")},
+        {cmek_view_from_cstr("X-Amz-Date"), cmek_view_from_cstr("20261123T120000Z")},
+        {cmek_view_from_cstr("Authorization"),
+         cmek_view_from_cstr("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261122/us-east-1/"
+                             "sts/aws4_request, SignedHeaders=host;x-amz-date, Signature="
+                             "0000000000000000000000000000000000000000000000000000000000000000")},
+    };
+    th_exchange(&s_t, "POST", "/", h, 4, GCI);
+    s_assert_query_error(403, "SignatureDoesNotMatch",
+                         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
+                         "of date from HTTP: '20261122' != '20261123', from '20261123T120000Z'.");
+}
