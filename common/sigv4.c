@@ -276,20 +276,6 @@ done:
     return rc;
 }
 
-static int s_hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decoding of a query component. '+' stays '+': SigV4 clients encode a space as
  * %20, and aws-c-auth and curl sign a literal '+' as %2B. A '%' not followed by two hex
  * digits is kept as a literal '%' (it is re-encoded as %25). */
@@ -299,8 +285,8 @@ static int s_uri_decode(struct cmek_view in, struct cmek_buf *out)
     for (size_t i = 0; i < in.len && rc == CMEK_OK; i++) {
         char c = in.ptr[i];
         if (c == '%' && i + 2 < in.len) {
-            int hi = s_hex_value(in.ptr[i + 1]);
-            int lo = s_hex_value(in.ptr[i + 2]);
+            int hi = cmek_hex_value(in.ptr[i + 1]);
+            int lo = cmek_hex_value(in.ptr[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 c = (char)((hi << 4) | lo);
                 i += 2;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmek/crypto.h"
+
 void emu_query_params_init(struct emu_query_params *params)
 {
     cmek_vec_init(&params->items);
@@ -20,20 +22,6 @@ void emu_query_params_clean_up(struct emu_query_params *params)
     cmek_vec_clean_up(&params->items);
 }
 
-static int s_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Form decoding; libmicrohttpd's post processor only runs inside its own connection
  * callbacks, and the SigV4 check needs the raw body anyway, so the body is decoded here. */
 static int s_decode(const char *in, size_t len, char **out)
@@ -47,8 +35,8 @@ static int s_decode(const char *in, size_t len, char **out)
         if (in[i] == '+') {
             s[o++] = ' ';
         } else if (in[i] == '%') {
-            int hi = i + 2 < len ? s_hex(in[i + 1]) : -1;
-            int lo = i + 2 < len ? s_hex(in[i + 2]) : -1;
+            int hi = i + 2 < len ? cmek_hex_value(in[i + 1]) : -1;
+            int lo = i + 2 < len ? cmek_hex_value(in[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 free(s);
                 return CMEK_ERR_PARSE;

@@ -19,6 +19,8 @@ CMEK_WUR int cmek_hmac_sha256(const void *key, size_t key_len, const void *data,
                               uint8_t out[CMEK_SHA256_LEN]);
 /* Lowercase hex; out must hold 2 * len + 1 bytes. */
 void cmek_hex_encode(const uint8_t *in, size_t len, char *out);
+/* The value of one hex digit (either case), or -1. */
+int cmek_hex_value(char c);
 /* Constant-time equality of two equal-length runs; false when lengths differ. */
 bool cmek_consttime_eq(const void *a, size_t a_len, const void *b, size_t b_len);
 /* Constant-time comparison of a view with a C string. */
