@@ -22,11 +22,19 @@
 #include "store.h"
 #include "svc_query.h"
 
-#define S_XMLNS "https://iam.amazonaws.com/doc/2010-05-08/"
-#define S_PATH_PATTERN "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
-#define S_NAME_PATTERN "[\\w+=,.@-]+"
-#define S_MAX_TAGS 50
-#define S_MAX_ACCESS_KEYS 2
+#define S_XMLNS               "https://iam.amazonaws.com/doc/2010-05-08/"
+#define S_PATH_PATTERN        "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
+#define S_NAME_PATTERN        "[\\w+=,.@-]+"
+#define S_POLICY_PATH_PATTERN "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"
+#define S_PATH_PREFIX_PATTERN "\\u002F[\\u0021-\\u007F]*"
+#define S_MAX_TAGS            50
+#define S_MAX_ACCESS_KEYS     2
+/* Policy size quotas (IAM User Guide, "IAM and AWS STS quotas"), in characters other than
+ * white space: a role trust policy (ACLSizePerRole, default), a managed policy, and all of a
+ * role's inline policies together. */
+#define S_MAX_TRUST_CHARS       2048
+#define S_MAX_MANAGED_CHARS     6144
+#define S_MAX_ROLE_INLINE_CHARS 10240
 
 /* ---- Small helpers ---- */
 
@@ -60,8 +68,9 @@ static int s_el_policy(struct emu_query_call *call, const char *tag,
     cmek_buf_init(&enc, EMU_POLICY_MAX_BYTES * 6);
     struct emu_principal_resolver resolver = emu_iam_resolver(s_iam(call));
     int rc = emu_policy_render(policy, &resolver, &text);
-    rc = rc ? rc : cmek_sigv4_uri_encode((struct cmek_view){text.data ? text.data : "", text.len},
-                                         true, &enc);
+    rc = rc ? rc
+            : cmek_sigv4_uri_encode((struct cmek_view){text.data ? text.data : "", text.len}, true,
+                                    &enc);
     rc = rc ? rc : s_el(call, tag, cmek_buf_cstr(&enc));
     cmek_buf_clean_up(&text);
     cmek_buf_clean_up(&enc);
@@ -113,11 +122,64 @@ static void s_check_path(struct emu_query_call *call, const char *path)
     }
 }
 
+/* policyPathType: "/" or "/seg/.../" with segments of [A-Za-z0-9.,+@=_-]. */
+static bool s_policy_path_ok(const char *path)
+{
+    size_t n = strlen(path);
+    if (n == 0 || path[0] != '/' || path[n - 1] != '/') {
+        return false;
+    }
+    for (size_t i = 1; i < n; i++) {
+        char c = path[i];
+        bool seg = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   strchr(".,+@=_-", c) != NULL;
+        if (!seg && !(c == '/' && path[i - 1] != '/')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void s_check_policy_path(struct emu_query_call *call, const char *member, const char *path)
+{
+    if (path == NULL) {
+        return;
+    }
+    emu_query_check_string(call, member, path, 1, 512, NULL, NULL);
+    if (!s_policy_path_ok(path)) {
+        emu_query_invalid(call, member, path, false,
+                          "Member must satisfy regular expression pattern: " S_POLICY_PATH_PATTERN);
+    }
+}
+
+/* [\w] of accessKeyIdType. */
+static bool s_char_word(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* pathPrefixType (ListRoles): "/" then [\u0021-\u007F]*. The empty string is left to the
+ * length check, as emu_query_check_string does for every pattern. */
+static bool s_path_prefix_ok(const char *prefix)
+{
+    if (prefix[0] == '\0') {
+        return true;
+    }
+    if (prefix[0] != '/') {
+        return false;
+    }
+    for (const char *p = prefix + 1; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void s_check_name(struct emu_query_call *call, const char *member, const char *value,
                          size_t max_len)
 {
-    emu_query_check_string(call, member, value, 1, max_len, S_NAME_PATTERN,
-                           emu_query_char_w_plus);
+    emu_query_check_string(call, member, value, 1, max_len, S_NAME_PATTERN, emu_query_char_w_plus);
 }
 
 static void s_check_document(struct emu_query_call *call, const char *member, const char *doc)
@@ -127,6 +189,26 @@ static void s_check_document(struct emu_query_call *call, const char *member, co
     }
     /* Model pattern: [\u0009\u000A\u000D\u0020-\u00FF]+, length 1..131072. */
     emu_query_check_string(call, member, doc, 1, 131072, NULL, NULL);
+}
+
+/* A policy's size as IAM counts it against its quotas: white space is not counted. */
+static size_t s_policy_size(const char *doc)
+{
+    size_t n = 0;
+    for (const char *p = doc; *p != '\0'; p++) {
+        n += (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') ? 0 : 1;
+    }
+    return n;
+}
+
+/* LimitExceeded for a trust policy over the ACLSizePerRole quota. */
+static int s_check_trust_size(struct emu_query_call *call, const char *doc)
+{
+    if (s_policy_size(doc) > S_MAX_TRUST_CHARS) {
+        return emu_query_fail(call, 409, "LimitExceeded",
+                              "Cannot exceed quota for ACLSizePerRole: %d", S_MAX_TRUST_CHARS);
+    }
+    return CMEK_OK;
 }
 
 /* Parses a policy document for IAM; MalformedPolicyDocument on failure. */
@@ -223,11 +305,21 @@ static int s_merge_tags(struct cmek_vec *dest, struct cmek_vec *src)
     return CMEK_OK;
 }
 
-/* MaxItems (1..1000, default 100) and Marker (an offset this emulator handed out). */
-static int s_paging(struct emu_query_call *call, size_t total, size_t *start, size_t *count)
+/* Validates MaxItems (1..1000, default 100) and Marker with the request's other members, so
+ * that AWS's one ValidationError lists them all; returns MaxItems. */
+static long long s_check_paging(struct emu_query_call *call)
 {
     long long max_items = 100;
     emu_query_check_int(call, "MaxItems", "maxItems", 1, 1000, &max_items);
+    emu_query_check_string(call, "marker", emu_query_param(call->params, "Marker"), 1, 320, NULL,
+                           NULL);
+    return max_items;
+}
+
+/* The page of total items from Marker (an offset this emulator handed out). */
+static int s_paging(struct emu_query_call *call, long long max_items, size_t total, size_t *start,
+                    size_t *count)
+{
     const char *marker = emu_query_param(call->params, "Marker");
     size_t from = 0;
     if (marker != NULL) {
@@ -237,10 +329,6 @@ static int s_paging(struct emu_query_call *call, size_t total, size_t *start, si
             return emu_query_fail(call, 400, "InvalidInput", "Invalid Marker.");
         }
         from = (size_t)n;
-    }
-    int rc = emu_query_validation_result(call);
-    if (rc) {
-        return rc;
     }
     *start = from;
     *count = total - from < (size_t)max_items ? total - from : (size_t)max_items;
@@ -334,8 +422,8 @@ static int s_render_role(struct emu_query_call *call, const struct emu_iam_role 
 static int s_create_role(struct emu_query_call *call)
 {
     const char *name = emu_query_required(call, "RoleName", "roleName");
-    const char *doc = emu_query_required(call, "AssumeRolePolicyDocument",
-                                         "assumeRolePolicyDocument");
+    const char *doc =
+        emu_query_required(call, "AssumeRolePolicyDocument", "assumeRolePolicyDocument");
     const char *path = emu_query_param(call->params, "Path");
     const char *desc = emu_query_param(call->params, "Description");
     long long max_session = 3600;
@@ -371,7 +459,8 @@ static int s_create_role(struct emu_query_call *call)
                             name);
         goto done;
     }
-    rc = s_parse_policy(call, doc, EMU_POLICY_TRUST, &trust);
+    rc = s_check_trust_size(call, doc);
+    rc = rc ? rc : s_parse_policy(call, doc, EMU_POLICY_TRUST, &trust);
     if (rc) {
         goto done;
     }
@@ -419,9 +508,15 @@ static int s_list_roles(struct emu_query_call *call)
 {
     const char *prefix = emu_query_param(call->params, "PathPrefix");
     emu_query_check_string(call, "pathPrefix", prefix, 1, 512, NULL, NULL);
+    if (prefix != NULL && !s_path_prefix_ok(prefix)) {
+        emu_query_invalid(call, "pathPrefix", prefix, false,
+                          "Member must satisfy regular expression pattern: " S_PATH_PREFIX_PATTERN);
+    }
+    long long max_items = s_check_paging(call);
     char resource[64];
     snprintf(resource, sizeof(resource), "arn:aws:iam::%s:role/", s_account(call));
-    int rc = emu_query_authorize(call, "iam:ListRoles", resource, s_account(call));
+    int rc = emu_query_validation_result(call);
+    rc = rc ? rc : emu_query_authorize(call, "iam:ListRoles", resource, s_account(call));
     if (rc) {
         return rc;
     }
@@ -436,7 +531,7 @@ static int s_list_roles(struct emu_query_call *call)
         }
     }
     size_t start = 0, count = 0;
-    rc = rc ? rc : s_paging(call, roles.len, &start, &count);
+    rc = rc ? rc : s_paging(call, max_items, roles.len, &start, &count);
     rc = rc ? rc : cmek_buf_append_str(call->out, "<Roles>");
     for (size_t i = start; rc == CMEK_OK && i < start + count; i++) {
         rc = s_render_role(call, roles.items[i], "member", S_ROLE_LIST);
@@ -517,6 +612,7 @@ static int s_update_assume_role_policy(struct emu_query_call *call)
     struct emu_iam_role *role = NULL;
     int rc = s_lookup_role(call, name, "iam:UpdateAssumeRolePolicy", &role);
     struct emu_policy *trust = NULL;
+    rc = rc ? rc : s_check_trust_size(call, doc);
     rc = rc ? rc : s_parse_policy(call, doc, EMU_POLICY_TRUST, &trust);
     if (rc) {
         return rc;
@@ -545,8 +641,9 @@ static int s_tag_role(struct emu_query_call *call)
         for (size_t i = 0; i < tags.len; i++) {
             bool exists = false;
             for (size_t j = 0; j < role->ident.tags.len; j++) {
-                exists = exists || strcasecmp(((struct emu_tag *)tags.items[i])->key,
-                                              ((struct emu_tag *)role->ident.tags.items[j])->key) == 0;
+                exists =
+                    exists || strcasecmp(((struct emu_tag *)tags.items[i])->key,
+                                         ((struct emu_tag *)role->ident.tags.items[j])->key) == 0;
             }
             new_keys += exists ? 0 : 1;
         }
@@ -577,12 +674,26 @@ static int s_put_role_policy(struct emu_query_call *call)
     s_check_document(call, "policyDocument", doc);
     struct emu_iam_role *role = NULL;
     int rc = s_lookup_role(call, name, "iam:PutRolePolicy", &role);
-    struct emu_policy *policy = NULL;
-    rc = rc ? rc : s_parse_policy(call, doc, EMU_POLICY_IDENTITY, &policy);
     if (rc) {
         return rc;
     }
+    /* The quota is on the role's inline policies together; the one replaced does not count. */
     long idx = emu_iam_identity_find_inline(&role->ident, pname);
+    size_t total = s_policy_size(doc);
+    for (size_t i = 0; i < role->ident.inline_policies.len; i++) {
+        const struct emu_iam_inline_policy *q = role->ident.inline_policies.items[i];
+        total += (long)i == idx ? 0 : s_policy_size(emu_policy_text(q->policy));
+    }
+    if (total > S_MAX_ROLE_INLINE_CHARS) {
+        return emu_query_fail(call, 409, "LimitExceeded",
+                              "Maximum policy size of %d bytes exceeded for role %s",
+                              S_MAX_ROLE_INLINE_CHARS, role->ident.name);
+    }
+    struct emu_policy *policy = NULL;
+    rc = s_parse_policy(call, doc, EMU_POLICY_IDENTITY, &policy);
+    if (rc) {
+        return rc;
+    }
     if (idx >= 0) {
         struct emu_iam_inline_policy *p = role->ident.inline_policies.items[idx];
         emu_policy_destroy(p->policy);
@@ -605,8 +716,8 @@ static int s_put_role_policy(struct emu_query_call *call)
 }
 
 static struct emu_iam_inline_policy *s_inline_or_fail(struct emu_query_call *call,
-                                                      struct emu_iam_role *role,
-                                                      const char *pname, long *idx, int *rc)
+                                                      struct emu_iam_role *role, const char *pname,
+                                                      long *idx, int *rc)
 {
     *idx = emu_iam_identity_find_inline(&role->ident, pname);
     if (*idx < 0) {
@@ -638,10 +749,11 @@ static int s_list_role_policies(struct emu_query_call *call)
 {
     const char *name = emu_query_required(call, "RoleName", "roleName");
     s_check_name(call, "roleName", name, 64);
+    long long max_items = s_check_paging(call);
     struct emu_iam_role *role = NULL;
     int rc = s_lookup_role(call, name, "iam:ListRolePolicies", &role);
     size_t start = 0, count = 0;
-    rc = rc ? rc : s_paging(call, role->ident.inline_policies.len, &start, &count);
+    rc = rc ? rc : s_paging(call, max_items, role->ident.inline_policies.len, &start, &count);
     rc = rc ? rc : cmek_buf_append_str(call->out, "<PolicyNames>");
     for (size_t i = start; rc == CMEK_OK && i < start + count; i++) {
         struct emu_iam_inline_policy *p = role->ident.inline_policies.items[i];
@@ -662,8 +774,8 @@ static int s_delete_role_policy(struct emu_query_call *call)
     int rc = s_lookup_role(call, name, "iam:DeleteRolePolicy", &role);
     long idx = -1;
     if (rc == CMEK_OK && s_inline_or_fail(call, role, pname, &idx, &rc) != NULL) {
-        emu_iam_inline_policy_destroy(cmek_vec_remove_at(&role->ident.inline_policies,
-                                                         (size_t)idx));
+        emu_iam_inline_policy_destroy(
+            cmek_vec_remove_at(&role->ident.inline_policies, (size_t)idx));
     }
     call->has_result = false;
     return rc;
@@ -700,7 +812,7 @@ static int s_create_policy(struct emu_query_call *call)
     const char *path = emu_query_param(call->params, "Path");
     const char *desc = emu_query_param(call->params, "Description");
     s_check_name(call, "policyName", name, 128);
-    s_check_path(call, path);
+    s_check_policy_path(call, "path", path);
     s_check_document(call, "policyDocument", doc);
     emu_query_check_string(call, "description", desc, 0, 1000, NULL, NULL);
     struct cmek_vec tags;
@@ -728,7 +840,12 @@ static int s_create_policy(struct emu_query_call *call)
         }
     }
     struct emu_policy *doc_policy = NULL;
-    rc = rc ? rc : s_parse_policy(call, doc, EMU_POLICY_IDENTITY, &doc_policy);
+    if (rc == CMEK_OK && s_policy_size(doc) > S_MAX_MANAGED_CHARS) {
+        rc = emu_query_fail(call, 409, "LimitExceeded", "Cannot exceed quota for PolicySize: %d",
+                            S_MAX_MANAGED_CHARS);
+    }
+    /* Managed policies must be written in the current policy language version. */
+    rc = rc ? rc : s_parse_policy(call, doc, EMU_POLICY_MANAGED, &doc_policy);
     if (rc == CMEK_OK) {
         p = calloc(1, sizeof(*p));
         char id[22];
@@ -771,19 +888,23 @@ static bool s_policy_arn_ok(const char *arn)
     return colon != NULL && strncmp(colon, ":policy/", 8) == 0 && colon[8] != '\0';
 }
 
-static struct emu_iam_managed_policy *s_policy_or_fail(struct emu_query_call *call,
-                                                       const char *arn, int *rc)
+/* The managed policy arn names, visible to the caller's account. IAM words the miss as
+ * "was not found" for GetPolicy and "does not exist or is not attachable" for attaching. */
+static struct emu_iam_managed_policy *s_policy_or_fail(struct emu_query_call *call, const char *arn,
+                                                       bool attaching, int *rc)
 {
     if (!s_policy_arn_ok(arn)) {
         *rc = emu_query_fail(call, 400, "InvalidInput", "ARN %s is not valid.", arn);
         return NULL;
     }
     struct emu_iam_managed_policy *p = emu_iam_managed_policy(s_iam(call), arn);
-    bool visible = p != NULL &&
-                   (strcmp(p->account, "aws") == 0 || strcmp(p->account, s_account(call)) == 0);
+    bool visible =
+        p != NULL && (strcmp(p->account, "aws") == 0 || strcmp(p->account, s_account(call)) == 0);
     if (!visible) {
-        *rc = emu_query_fail(call, 404, "NoSuchEntity",
-                             "Policy %s does not exist or is not attachable.", arn);
+        *rc = attaching
+                  ? emu_query_fail(call, 404, "NoSuchEntity",
+                                   "Policy %s does not exist or is not attachable.", arn)
+                  : emu_query_fail(call, 404, "NoSuchEntity", "Policy %s was not found.", arn);
         return NULL;
     }
     return p;
@@ -796,7 +917,7 @@ static int s_get_policy(struct emu_query_call *call)
     emu_query_check_string(call, "policyArn", arn, 20, 2048, NULL, NULL);
     int rc = emu_query_validation_result(call);
     rc = rc ? rc : emu_query_authorize(call, "iam:GetPolicy", arn, s_account(call));
-    struct emu_iam_managed_policy *p = rc ? NULL : s_policy_or_fail(call, arn, &rc);
+    struct emu_iam_managed_policy *p = rc ? NULL : s_policy_or_fail(call, arn, false, &rc);
     return rc ? rc : s_render_policy(call, p);
 }
 
@@ -809,7 +930,7 @@ static int s_attach_role_policy(struct emu_query_call *call)
     emu_query_check_string(call, "policyArn", arn, 20, 2048, NULL, NULL);
     struct emu_iam_role *role = NULL;
     int rc = s_lookup_role(call, name, "iam:AttachRolePolicy", &role);
-    struct emu_iam_managed_policy *p = rc ? NULL : s_policy_or_fail(call, arn, &rc);
+    struct emu_iam_managed_policy *p = rc ? NULL : s_policy_or_fail(call, arn, true, &rc);
     if (rc) {
         return rc;
     }
@@ -857,28 +978,43 @@ static int s_detach_role_policy(struct emu_query_call *call)
 static int s_list_attached_role_policies(struct emu_query_call *call)
 {
     const char *name = emu_query_required(call, "RoleName", "roleName");
+    const char *prefix = emu_query_param(call->params, "PathPrefix");
     s_check_name(call, "roleName", name, 64);
+    s_check_policy_path(call, "pathPrefix", prefix);
+    long long max_items = s_check_paging(call);
     struct emu_iam_role *role = NULL;
     int rc = s_lookup_role(call, name, "iam:ListAttachedRolePolicies", &role);
+    if (rc) {
+        return rc;
+    }
+    struct cmek_vec shown; /* const struct emu_iam_managed_policy *, borrowed */
+    cmek_vec_init(&shown);
+    for (size_t i = 0; rc == CMEK_OK && i < role->ident.attached.len; i++) {
+        struct emu_iam_managed_policy *p =
+            emu_iam_managed_policy(s_iam(call), role->ident.attached.items[i]);
+        if (p != NULL && (prefix == NULL || strncmp(p->path, prefix, strlen(prefix)) == 0)) {
+            rc = cmek_vec_push(&shown, p);
+        }
+    }
     size_t start = 0, count = 0;
-    rc = rc ? rc : s_paging(call, role->ident.attached.len, &start, &count);
+    rc = rc ? rc : s_paging(call, max_items, shown.len, &start, &count);
     rc = rc ? rc : cmek_buf_append_str(call->out, "<AttachedPolicies>");
     for (size_t i = start; rc == CMEK_OK && i < start + count; i++) {
-        const char *arn = role->ident.attached.items[i];
-        const struct emu_iam_managed_policy *p = emu_iam_managed_policy(s_iam(call), arn);
+        const struct emu_iam_managed_policy *p = shown.items[i];
         rc = cmek_buf_append_str(call->out, "<member>");
-        rc = rc ? rc : s_el(call, "PolicyName", p ? p->name : "");
-        rc = rc ? rc : s_el(call, "PolicyArn", arn);
+        rc = rc ? rc : s_el(call, "PolicyName", p->name);
+        rc = rc ? rc : s_el(call, "PolicyArn", p->arn);
         rc = rc ? rc : cmek_buf_append_str(call->out, "</member>");
     }
     rc = rc ? rc : cmek_buf_append_str(call->out, "</AttachedPolicies>");
-    return rc ? rc : s_paging_tail(call, start + count, role->ident.attached.len);
+    rc = rc ? rc : s_paging_tail(call, start + count, shown.len);
+    cmek_vec_clean_up(&shown);
+    return rc;
 }
 
 /* ---- Users and access keys ---- */
 
-static int s_render_user(struct emu_query_call *call, const struct emu_iam_user *u,
-                         bool with_tags)
+static int s_render_user(struct emu_query_call *call, const struct emu_iam_user *u, bool with_tags)
 {
     int rc = cmek_buf_append_str(call->out, "<User>");
     rc = rc ? rc : s_el(call, "Path", u->ident.path);
@@ -956,8 +1092,8 @@ static int s_create_user(struct emu_query_call *call)
     if (rc == CMEK_OK) {
         char id[22];
         rc = emu_iam_new_unique_id(call->app, "AIDA", id);
-        u = rc ? NULL : emu_iam_user_new(s_account(call), name, path, id,
-                                         (int64_t)call->now * 1000);
+        u = rc ? NULL
+               : emu_iam_user_new(s_account(call), name, path, id, (int64_t)call->now * 1000);
         rc = rc ? rc : (u == NULL ? CMEK_ERR_NOMEM : s_merge_tags(&u->ident.tags, &tags));
         rc = rc ? rc : cmek_vec_push(&s_iam(call)->users, u);
         if (rc == CMEK_OK) {
@@ -1001,7 +1137,8 @@ static int s_create_access_key(struct emu_query_call *call)
     size_t have = 0;
     for (size_t i = 0; i < iam->access_keys.len; i++) {
         struct emu_iam_access_key *k = iam->access_keys.items[i];
-        have += strcmp(k->account, u->ident.account) == 0 && strcmp(k->user_name, u->ident.name) == 0;
+        have +=
+            strcmp(k->account, u->ident.account) == 0 && strcmp(k->user_name, u->ident.name) == 0;
     }
     if (have >= S_MAX_ACCESS_KEYS) {
         return emu_query_fail(call, 409, "LimitExceeded",
@@ -1048,6 +1185,7 @@ static int s_list_access_keys(struct emu_query_call *call)
 {
     const char *name = emu_query_param(call->params, "UserName");
     s_check_name(call, "userName", name, 128);
+    long long max_items = s_check_paging(call);
     struct emu_iam_user *u = NULL;
     int rc = s_lookup_user(call, name, "iam:ListAccessKeys", &u);
     if (rc) {
@@ -1063,7 +1201,7 @@ static int s_list_access_keys(struct emu_query_call *call)
         }
     }
     size_t start = 0, count = 0;
-    rc = rc ? rc : s_paging(call, keys.len, &start, &count);
+    rc = rc ? rc : s_paging(call, max_items, keys.len, &start, &count);
     rc = rc ? rc : cmek_buf_append_str(call->out, "<AccessKeyMetadata>");
     for (size_t i = start; rc == CMEK_OK && i < start + count; i++) {
         const struct emu_iam_access_key *k = keys.items[i];
@@ -1086,7 +1224,7 @@ static int s_delete_access_key(struct emu_query_call *call)
     const char *name = emu_query_param(call->params, "UserName");
     const char *id = emu_query_required(call, "AccessKeyId", "accessKeyId");
     s_check_name(call, "userName", name, 128);
-    emu_query_check_string(call, "accessKeyId", id, 16, 128, "[\\w]+", NULL);
+    emu_query_check_string(call, "accessKeyId", id, 16, 128, "[\\w]+", s_char_word);
     struct emu_iam_user *u = NULL;
     int rc = s_lookup_user(call, name, "iam:DeleteAccessKey", &u);
     if (rc) {
@@ -1138,8 +1276,7 @@ static const struct emu_query_service s_iam_service = {
     .n_ops = sizeof(s_ops) / sizeof(s_ops[0]),
 };
 
-static void s_handle(struct emu_app *app, const struct emu_request *req,
-                     struct emu_response *resp)
+static void s_handle(struct emu_app *app, const struct emu_request *req, struct emu_response *resp)
 {
     emu_query_service_handle(&s_iam_service, app, req, resp);
 }

@@ -8,8 +8,13 @@
  * The trust policy is evaluated only here; a session's permissions are the role's policies
  * as they are at each later request.
  *
- * Deliberate differences: session tags, PolicyArns, MFA (SerialNumber/TokenCode) and
- * SourceIdentity are validated and recorded but tags add no aws:PrincipalTag keys. */
+ * Deliberate differences: SourceIdentity is validated and recorded. PolicyArns, Tags and
+ * TransitiveTagKeys are refused with a ValidationError rather than ignored, because each
+ * changes what AWS allows (managed session policies narrow the session; tags need
+ * sts:TagSession in the trust policy): ignoring them would grant more than AWS does. The MFA
+ * parameters (SerialNumber, TokenCode) are accepted and ignored (aws:MultiFactorAuthPresent
+ * stays absent). */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +26,8 @@
 #include "store.h"
 #include "svc_query.h"
 
-#define S_XMLNS "https://sts.amazonaws.com/doc/2011-06-15/"
-#define S_CHAIN_MAX_S 3600
+#define S_XMLNS        "https://sts.amazonaws.com/doc/2011-06-15/"
+#define S_CHAIN_MAX_S  3600
 #define S_B64_ALPHABET "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 static bool s_external_id_char(char c)
@@ -53,6 +58,17 @@ static bool s_parse_role_arn(const char *arn, char account[13], const char **nam
     return **name != '\0';
 }
 
+/* STS words a session policy that is not JSON at all in its own way, not as IAM's "Syntax
+ * errors in policy.": this is the text the live service gave amazon.aws's sts_assume_role
+ * integration test (newer responses may carry the JSON parser's own message instead). */
+static bool s_is_json(const char *text)
+{
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    bool ok = v != NULL;
+    json_decref(v);
+    return ok;
+}
+
 /* The STS AccessDenied text: AWS reports the widely seen suffix-less form for AssumeRole and
  * does not say whether the role exists (docs/fidelity.md, "STS AssumeRole denial"). */
 static int s_deny(struct emu_query_call *call, const char *role_arn)
@@ -63,9 +79,8 @@ static int s_deny(struct emu_query_call *call, const char *role_arn)
 }
 
 static int s_new_session(struct emu_query_call *call, const struct emu_iam_role *role,
-                         const char *session_name, long long duration,
-                         const char *source_identity, struct emu_policy **session_policy,
-                         struct emu_sts_session **out)
+                         const char *session_name, long long duration, const char *source_identity,
+                         struct emu_policy **session_policy, struct emu_sts_session **out)
 {
     struct emu_sts_session *s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -77,8 +92,7 @@ static int s_new_session(struct emu_query_call *call, const struct emu_iam_role 
     memcpy(akid, "ASIA", 4);
     int rc = emu_random_string(call->app, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, akid + 4);
     rc = rc ? rc : emu_random_string(call->app, S_B64_ALPHABET, 40, secret);
-    rc = rc ? rc
-            : call->app->sys.random_bytes(call->app->sys.ctx, token_raw, sizeof(token_raw));
+    rc = rc ? rc : call->app->sys.random_bytes(call->app->sys.ctx, token_raw, sizeof(token_raw));
     /* Real session tokens are opaque base64 blobs of a few hundred bytes starting "IQoJb3Jp"
      * or "FwoGZXIv"; the "FwoGZXIv" prefix keeps tools that sniff it happy. */
     rc = rc ? rc : cmek_buf_append_str(&token, "FwoGZXIvYXdzE");
@@ -123,6 +137,28 @@ static int s_new_session(struct emu_query_call *call, const struct emu_iam_role 
 }
 
 /* https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html */
+/* The parameter families this emulator refuses (see the file comment). */
+static const char *const s_unsupported_prefixes[] = {"PolicyArns.", "Tags.",
+                                                     "TransitiveTagKeys."};
+
+static int s_refuse_unsupported(struct emu_query_call *call)
+{
+    for (size_t i = 0; i < call->params->items.len; i++) {
+        const struct emu_query_param *p = call->params->items.items[i];
+        for (size_t j = 0; j < sizeof(s_unsupported_prefixes) / sizeof(s_unsupported_prefixes[0]);
+             j++) {
+            const char *prefix = s_unsupported_prefixes[j];
+            if (strncmp(p->name, prefix, strlen(prefix)) == 0) {
+                return emu_query_fail(call, 400, "ValidationError",
+                                      "%.*s is not supported by cmek-emulator: it would change the "
+                                      "session's permissions in ways the emulator does not model.",
+                                      (int)strlen(prefix) - 1, prefix);
+            }
+        }
+    }
+    return CMEK_OK;
+}
+
 static int s_assume_role(struct emu_query_call *call)
 {
     const char *role_arn = emu_query_required(call, "RoleArn", "roleArn");
@@ -141,6 +177,7 @@ static int s_assume_role(struct emu_query_call *call)
     emu_query_check_string(call, "policy", policy_text, 1, 100000, NULL, NULL);
     emu_query_check_int(call, "DurationSeconds", "durationSeconds", 900, 43200, &duration);
     int rc = emu_query_validation_result(call);
+    rc = rc ? rc : s_refuse_unsupported(call);
     if (rc) {
         return rc;
     }
@@ -155,6 +192,10 @@ static int s_assume_role(struct emu_query_call *call)
         if (strlen(policy_text) > 2048) {
             return emu_query_fail(call, 400, "PackedPolicyTooLarge",
                                   "Packed policy consumes more than the allowed size limit.");
+        }
+        if (!s_is_json(policy_text)) {
+            return emu_query_fail(call, 400, "MalformedPolicyDocument",
+                                  "The policy is not in the valid JSON format.");
         }
         rc = emu_policy_parse(policy_text, strlen(policy_text), EMU_POLICY_IDENTITY, NULL,
                               &session_policy, &perr);
@@ -270,8 +311,7 @@ static const struct emu_query_service s_sts_service = {
     .n_ops = sizeof(s_ops) / sizeof(s_ops[0]),
 };
 
-static void s_handle(struct emu_app *app, const struct emu_request *req,
-                     struct emu_response *resp)
+static void s_handle(struct emu_app *app, const struct emu_request *req, struct emu_response *resp)
 {
     emu_query_service_handle(&s_sts_service, app, req, resp);
 }
