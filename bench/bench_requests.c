@@ -58,13 +58,15 @@ static int s_one(CURL *c, struct s_job *job)
              cmek_view_from_cstr("application/x-www-form-urlencoded; charset=utf-8")},
             {cmek_view_from_cstr("Host"), cmek_view_from_cstr(job->host)},
         };
-        struct cmek_sigv4_request req = {cmek_view_from_cstr("POST"), cmek_view_from_cstr("/"),
-                                         cmek_view_from_cstr(""), hh, 2,
-                                         cmek_view_from_cstr(body)};
+        struct cmek_sigv4_request req = {
+            cmek_view_from_cstr("POST"), cmek_view_from_cstr("/"), cmek_view_from_cstr(""), hh, 2,
+            cmek_view_from_cstr(body)};
         struct cmek_sigv4_credentials cr = {"AKIAIOSFODNN7EXAMPLE",
                                             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL};
-        struct cmek_sigv4_sign_options opt = {.credentials = &cr, .region = "us-east-1",
-                                              .service = service, .when = time(NULL),
+        struct cmek_sigv4_sign_options opt = {.credentials = &cr,
+                                              .region = "us-east-1",
+                                              .service = service,
+                                              .when = time(NULL),
                                               .normalize_path = true};
         struct cmek_sigv4_signed out;
         cmek_sigv4_signed_init(&out);
@@ -116,7 +118,8 @@ static int s_cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_requests URL [threads] [requests-per-thread] [gci|getrole|health]\n");
+        fprintf(stderr,
+                "usage: bench_requests URL [threads] [requests-per-thread] [gci|getrole|health]\n");
         return 2;
     }
     const char *url = argv[1];

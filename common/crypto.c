@@ -95,8 +95,8 @@ int cmek_base64_encode(const void *in, size_t len, struct cmek_buf *out)
 
 static bool s_is_b64_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 int cmek_base64_decode(const char *in, size_t len, struct cmek_buf *out)
@@ -128,8 +128,8 @@ int cmek_base64_decode(const char *in, size_t len, struct cmek_buf *out)
         out->len = start;
         return rc;
     }
-    int n = EVP_DecodeBlock((unsigned char *)out->data + start, (const unsigned char *)in,
-                            (int)len);
+    int n =
+        EVP_DecodeBlock((unsigned char *)out->data + start, (const unsigned char *)in, (int)len);
     if (n < 0 || (size_t)n != dec_len) {
         out->len = start;
         out->data[start] = '\0';

@@ -111,8 +111,7 @@ int cmek_time_parse_rfc3339(const char *in, size_t len, time_t *out)
         i++;
     } else if (i + 6 == len && (in[i] == '+' || in[i] == '-') && in[i + 3] == ':') {
         int oh, om;
-        if (!s_digits(in + i + 1, 2, &oh) || !s_digits(in + i + 4, 2, &om) || oh > 23 ||
-            om > 59) {
+        if (!s_digits(in + i + 1, 2, &oh) || !s_digits(in + i + 4, 2, &om) || oh > 23 || om > 59) {
             return CMEK_ERR_PARSE;
         }
         offset = (oh * 3600L + om * 60L) * (in[i] == '+' ? 1 : -1);

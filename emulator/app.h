@@ -12,7 +12,7 @@
 
 #include "cmek/error.h"
 
-#define EMU_VERSION "0.1.0"
+#define EMU_VERSION                "0.1.0"
 #define EMU_DEFAULT_MAX_BODY_BYTES (1024u * 1024u)
 
 enum emu_log_level {
@@ -32,11 +32,11 @@ struct emu_system {
 const struct emu_system *emu_system_default(void);
 
 struct emu_config {
-    size_t max_body_bytes;        /* request bodies above this get 413 */
-    int64_t kms_skew_s;           /* KMS SigV4 window: 5 min */
-    int64_t query_skew_s;         /* STS/IAM SigV4 window: 15 min */
+    size_t max_body_bytes; /* request bodies above this get 413 */
+    int64_t kms_skew_s;    /* KMS SigV4 window: 5 min */
+    int64_t query_skew_s;  /* STS/IAM SigV4 window: 15 min */
     enum emu_log_level log_level;
-    unsigned threads;             /* libmicrohttpd thread pool size */
+    unsigned threads; /* libmicrohttpd thread pool size */
 };
 void emu_config_init_default(struct emu_config *cfg);
 
@@ -55,6 +55,7 @@ void emu_log(const struct emu_app *app, enum emu_log_level level, const char *fm
 /* A fresh RFC 4122 v4 UUID, lowercase, NUL-terminated (37 bytes). */
 CMEK_WUR int emu_uuid4(const struct emu_app *app, char out[37]);
 /* n characters from alphabet, uniformly. out must hold n + 1. */
-CMEK_WUR int emu_random_string(const struct emu_app *app, const char *alphabet, size_t n, char *out);
+CMEK_WUR int emu_random_string(const struct emu_app *app, const char *alphabet, size_t n,
+                               char *out);
 
 #endif

@@ -79,8 +79,8 @@ static int s_check_skew(const struct emu_app *app, const struct cmek_sigv4_auth 
         if (auth->request_time > now + window_s) {
             cmek_time_format_amz(now + window_s, edge_s);
             snprintf(msg, sizeof(msg),
-                     "Signature not yet current: %s is still later than %s (%s + %lld min.)",
-                     req_s, edge_s, now_s, (long long)(window_s / 60));
+                     "Signature not yet current: %s is still later than %s (%s + %lld min.)", req_s,
+                     edge_s, now_s, (long long)(window_s / 60));
             return s_fail(proto, S_SIG_NOT_YET, err, msg);
         }
         return CMEK_OK;
@@ -187,9 +187,9 @@ int emu_aws_authenticate(const struct emu_app *app, const struct emu_request *re
         rc = s_fail(proto, S_BAD_SIGNATURE, err, msg);
         goto done;
     }
-    rc = s_check_skew(app, &auth, proto == EMU_AWS_JSON ? app->cfg.kms_skew_s
-                                                        : app->cfg.query_skew_s,
-                      proto, err);
+    rc = s_check_skew(app, &auth,
+                      proto == EMU_AWS_JSON ? app->cfg.kms_skew_s : app->cfg.query_skew_s, proto,
+                      err);
     if (rc) {
         goto done;
     }

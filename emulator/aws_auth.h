@@ -60,7 +60,7 @@ CMEK_WUR bool emu_aws_authorize(const struct emu_app *app, const struct emu_call
                                 const char *resource, const struct emu_policy *resource_policy,
                                 const char *resource_account, bool resource_policy_required,
                                 const char *resource_policy_type,
-                                const struct emu_condition_entry *conditions,
-                                size_t n_conditions, struct emu_aws_error *err);
+                                const struct emu_condition_entry *conditions, size_t n_conditions,
+                                struct emu_aws_error *err);
 
 #endif

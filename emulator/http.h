@@ -9,20 +9,20 @@
 #include "cmek/sigv4.h"
 
 #define EMU_MAX_RESPONSE_HEADERS 8
-#define EMU_MAX_RESPONSE_BYTES (8u * 1024u * 1024u)
+#define EMU_MAX_RESPONSE_BYTES   (8u * 1024u * 1024u)
 
 struct emu_request {
-    const char *method;       /* "GET", "POST", ... */
-    struct cmek_view path;    /* raw path as sent, percent-encoded */
-    struct cmek_view query;   /* raw query without '?', may be empty */
+    const char *method;                     /* "GET", "POST", ... */
+    struct cmek_view path;                  /* raw path as sent, percent-encoded */
+    struct cmek_view query;                 /* raw query without '?', may be empty */
     const struct cmek_http_header *headers; /* borrowed */
     size_t n_headers;
     struct cmek_view body;
-    char request_id[37];      /* x-amzn-RequestId / request_id of this exchange */
+    char request_id[37]; /* x-amzn-RequestId / request_id of this exchange */
 };
 
 struct emu_response_header {
-    const char *name;  /* static */
+    const char *name; /* static */
     char value[256];
 };
 

@@ -435,8 +435,8 @@ int emu_iam_new_unique_id(const struct emu_app *app, const char *prefix, char ou
 
 /* ---- World loading ---- */
 
-__attribute__((format(printf, 2, 3))) static int s_fail(struct emu_load_error *err,
-                                                        const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int s_fail(struct emu_load_error *err, const char *fmt,
+                                                        ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -492,7 +492,8 @@ static int s_load_policy(const json_t *v, enum emu_policy_kind kind, const struc
     int rc = emu_policy_parse(text, strlen(text), kind, &resolver, out, &perr);
     free(text);
     if (rc) {
-        snprintf(err->message, sizeof(err->message), "policy at %.200s: %.290s", where, perr.message);
+        snprintf(err->message, sizeof(err->message), "policy at %.200s: %.290s", where,
+                 perr.message);
         return CMEK_ERR_PARSE;
     }
     return CMEK_OK;
@@ -612,8 +613,8 @@ static int s_load_managed_policy(struct emu_iam *iam, const char *account, const
         p->update_ms = p->create_ms;
     }
     if (rc == CMEK_OK) {
-        rc = s_load_policy(json_object_get(src, "document"), EMU_POLICY_MANAGED, iam, &p->doc,
-                           err, name);
+        rc = s_load_policy(json_object_get(src, "document"), EMU_POLICY_MANAGED, iam, &p->doc, err,
+                           name);
     }
     if (rc == CMEK_OK) {
         rc = cmek_vec_push(&iam->policies, p);
@@ -766,8 +767,8 @@ static int s_load_links(struct emu_iam *iam, const json_t *acct_json, const char
     return CMEK_OK;
 }
 
-int emu_iam_load(struct emu_iam *iam, const json_t *aws, const struct emu_app *app,
-                 int64_t now_ms, struct emu_load_error *err)
+int emu_iam_load(struct emu_iam *iam, const json_t *aws, const struct emu_app *app, int64_t now_ms,
+                 struct emu_load_error *err)
 {
     err->message[0] = '\0';
     const json_t *accounts = json_object_get(aws, "accounts");
@@ -863,13 +864,11 @@ static int s_identity_to_json(const struct emu_iam_identity *ident, json_t *out)
         rc = s_set(inl, p->name, emu_policy_to_json(p->policy));
     }
     for (size_t i = 0; rc == CMEK_OK && att && i < ident->attached.len; i++) {
-        rc = json_array_append_new(att, json_string(ident->attached.items[i])) ? CMEK_ERR_NOMEM
-                                                                                : 0;
+        rc = json_array_append_new(att, json_string(ident->attached.items[i])) ? CMEK_ERR_NOMEM : 0;
     }
     for (size_t i = 0; rc == CMEK_OK && tags && i < ident->tags.len; i++) {
         struct emu_tag *t = ident->tags.items[i];
-        rc = json_array_append_new(tags, json_pack("{s:s,s:s}", "Key", t->key, "Value",
-                                                   t->value))
+        rc = json_array_append_new(tags, json_pack("{s:s,s:s}", "Key", t->key, "Value", t->value))
                  ? CMEK_ERR_NOMEM
                  : 0;
     }
@@ -904,8 +903,8 @@ static json_t *s_managed_policy_to_json(const struct emu_iam_managed_policy *p)
 static int s_account_to_json(const struct emu_iam *iam, const struct emu_iam_account *acct,
                              json_t *accounts)
 {
-    json_t *o = json_pack("{s:s,s:s,s:[],s:[],s:[]}", "id", acct->id, "name", acct->name,
-                          "users", "roles", "policies");
+    json_t *o = json_pack("{s:s,s:s,s:[],s:[],s:[]}", "id", acct->id, "name", acct->name, "users",
+                          "roles", "policies");
     if (o == NULL || json_array_append_new(accounts, o)) {
         return CMEK_ERR_NOMEM;
     }

@@ -33,7 +33,7 @@ struct emu_iam_identity {
     char *account;
     char *name;
     char *path;
-    char *id;  /* AIDA... / AROA... */
+    char *id; /* AIDA... / AROA... */
     char *arn;
     int64_t create_ms;
     struct cmek_vec inline_policies; /* struct emu_iam_inline_policy *, owned */
@@ -47,8 +47,8 @@ struct emu_iam_user {
 
 struct emu_iam_role {
     struct emu_iam_identity ident;
-    char *description;       /* NULL when none */
-    int64_t max_session_s;   /* 3600..43200 */
+    char *description;        /* NULL when none */
+    int64_t max_session_s;    /* 3600..43200 */
     struct emu_policy *trust; /* owned */
 };
 
@@ -107,8 +107,7 @@ struct emu_iam_role *emu_iam_role_by_id(const struct emu_iam *iam, const char *i
 struct emu_iam_user *emu_iam_user_by_name(const struct emu_iam *iam, const char *account,
                                           const char *name);
 struct emu_iam_access_key *emu_iam_access_key(const struct emu_iam *iam, const char *id);
-struct emu_iam_managed_policy *emu_iam_managed_policy(const struct emu_iam *iam,
-                                                      const char *arn);
+struct emu_iam_managed_policy *emu_iam_managed_policy(const struct emu_iam *iam, const char *arn);
 /* How many users and roles have arn attached. */
 size_t emu_iam_attachment_count(const struct emu_iam *iam, const char *arn);
 
@@ -118,8 +117,7 @@ struct emu_principal_resolver emu_iam_resolver(const struct emu_iam *iam);
 /* Appends (borrowed) every identity policy that applies to the entity: its inline
  * policies and its attached managed policies. */
 CMEK_WUR int emu_iam_identity_policies(const struct emu_iam *iam,
-                                       const struct emu_iam_identity *ident,
-                                       struct cmek_vec *out);
+                                       const struct emu_iam_identity *ident, struct cmek_vec *out);
 
 /* New unique ids in AWS's form: prefix + 17 characters of [A-Z2-7]. out holds 22. */
 CMEK_WUR int emu_iam_new_unique_id(const struct emu_app *app, const char *prefix, char out[22]);

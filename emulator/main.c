@@ -67,8 +67,7 @@ static json_t *s_load_world(const char *path)
     if (path != NULL) {
         world = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     } else {
-        world = json_loadb(emu_default_world, emu_default_world_len, JSON_REJECT_DUPLICATES,
-                           &jerr);
+        world = json_loadb(emu_default_world, emu_default_world_len, JSON_REJECT_DUPLICATES, &jerr);
     }
     if (world == NULL) {
         fprintf(stderr, "cmek-emulator: cannot load the world %s: %s (line %d, column %d)\n",

@@ -120,8 +120,8 @@ const char *emu_query_param(const struct emu_query_params *params, const char *n
     return NULL;
 }
 
-void emu_query_error_set(struct emu_query_error *err, int status, const char *code,
-                         const char *fmt, ...)
+void emu_query_error_set(struct emu_query_error *err, int status, const char *code, const char *fmt,
+                         ...)
 {
     err->status = status;
     err->code = code;

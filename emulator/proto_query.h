@@ -38,8 +38,8 @@ struct emu_query_error {
     const char *code; /* static: "AccessDenied", "NoSuchEntity" ... */
     char message[1024];
 };
-void emu_query_error_set(struct emu_query_error *err, int status, const char *code,
-                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void emu_query_error_set(struct emu_query_error *err, int status, const char *code, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
 
 /* XML text with &, <, >, ", ' escaped. */
 CMEK_WUR int emu_xml_escape(struct cmek_buf *out, const char *text);

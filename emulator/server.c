@@ -14,7 +14,7 @@
 #include "http.h"
 #include "service.h"
 
-#define S_MAX_HEADERS 128
+#define S_MAX_HEADERS          128
 #define S_CONNECTION_TIMEOUT_S 30
 
 struct emu_server {
@@ -88,8 +88,8 @@ static enum MHD_Result s_collect_header(void *cls, enum MHD_ValueKind kind, cons
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, struct emu_response *resp)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(resp->body.len, resp->body.data,
-                                                             MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(resp->body.len, resp->body.data, MHD_RESPMEM_MUST_COPY);
     if (r == NULL) {
         return MHD_NO;
     }
@@ -241,7 +241,8 @@ int emu_server_start(struct emu_app *app, const char *listen, struct emu_server 
         *why = "--listen wants ADDR:PORT, e.g. 127.0.0.1:4566 or [::1]:0";
         return CMEK_ERR_INVALID_ARG;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
     struct addrinfo *ai = NULL;
     if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
@@ -264,9 +265,9 @@ int emu_server_start(struct emu_app *app, const char *listen, struct emu_server 
     }
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, s_answer, server, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg.threads,
-        MHD_OPTION_URI_LOG_CALLBACK, s_uri_logger, server, MHD_OPTION_NOTIFY_COMPLETED,
-        s_completed, server, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)S_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg.threads, MHD_OPTION_URI_LOG_CALLBACK,
+        s_uri_logger, server, MHD_OPTION_NOTIFY_COMPLETED, s_completed, server,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)S_CONNECTION_TIMEOUT_S,
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, server, MHD_OPTION_END);
     bool v6 = ai->ai_family == AF_INET6;
     freeaddrinfo(ai);
@@ -275,8 +276,8 @@ int emu_server_start(struct emu_app *app, const char *listen, struct emu_server 
         *why = "cannot listen on that address (in use, or not an address of this machine)";
         return CMEK_ERR_IO;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon,
-                                                           MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info != NULL ? info->port : (uint16_t)strtol(port, NULL, 10);
     snprintf(server->base_url, sizeof(server->base_url), v6 ? "http://[%s]:%u" : "http://%s:%u",
              host, (unsigned)server->port);

@@ -27,13 +27,13 @@ struct emu_store {
     int64_t clock_offset_s; /* emulator clock = wall clock + offset; never negative */
     struct emu_iam iam;
     struct emu_sts sts;
-    json_t *ccloud;         /* owned: Cloud API world section, served by a later module */
-    json_t *vault;          /* owned: Vault world section, served by a later module */
+    json_t *ccloud; /* owned: Cloud API world section, served by a later module */
+    json_t *vault;  /* owned: Vault world section, served by a later module */
 };
 
 /* Builds a store from a world document (borrowed). On failure err says why. */
-CMEK_WUR int emu_store_new(const struct emu_app *app, const json_t *world,
-                           struct emu_store **out, struct emu_load_error *err);
+CMEK_WUR int emu_store_new(const struct emu_app *app, const json_t *world, struct emu_store **out,
+                           struct emu_load_error *err);
 void emu_store_destroy(struct emu_store *store);
 
 void emu_store_lock(struct emu_store *store);

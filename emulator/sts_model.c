@@ -68,13 +68,12 @@ json_t *emu_sts_to_json(const struct emu_sts *sts)
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < sts->sessions.len; i++) {
         const struct emu_sts_session *s = sts->sessions.items[i];
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}",
-                              "access_key_id", s->access_key_id, "secret", s->secret, "token",
-                              s->token, "account", s->account, "role_id", s->role_id, "role_arn",
-                              s->role_arn, "role_name", s->role_name, "session_name",
-                              s->session_name, "arn", s->arn, "source_arn", s->source_arn,
-                              "issued", (json_int_t)s->issued_s, "expires",
-                              (json_int_t)s->expires_s);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "access_key_id",
+                              s->access_key_id, "secret", s->secret, "token", s->token, "account",
+                              s->account, "role_id", s->role_id, "role_arn", s->role_arn,
+                              "role_name", s->role_name, "session_name", s->session_name, "arn",
+                              s->arn, "source_arn", s->source_arn, "issued",
+                              (json_int_t)s->issued_s, "expires", (json_int_t)s->expires_s);
         if (o != NULL && s->source_identity != NULL) {
             json_object_set_new(o, "source_identity", json_string(s->source_identity));
         }

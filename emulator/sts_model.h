@@ -25,11 +25,11 @@ struct emu_sts_session {
     char *role_arn;      /* with path */
     char *role_name;
     char *session_name;
-    char *arn;           /* arn:aws:sts::A:assumed-role/ROLE/SESSION */
-    char *source_arn;    /* who called AssumeRole */
-    char *source_identity; /* NULL when none */
-    int64_t issued_s;    /* emulator clock */
-    int64_t expires_s;   /* emulator clock */
+    char *arn;                         /* arn:aws:sts::A:assumed-role/ROLE/SESSION */
+    char *source_arn;                  /* who called AssumeRole */
+    char *source_identity;             /* NULL when none */
+    int64_t issued_s;                  /* emulator clock */
+    int64_t expires_s;                 /* emulator clock */
     struct emu_policy *session_policy; /* owned; NULL when none */
 };
 

@@ -50,8 +50,7 @@ static json_t *s_clock_json(const struct emu_app *app)
                      (json_int_t)app->store->clock_offset_s);
 }
 
-static void s_health(struct emu_app *app, const struct emu_request *req,
-                     struct emu_response *resp)
+static void s_health(struct emu_app *app, const struct emu_request *req, struct emu_response *resp)
 {
     (void)req;
     emu_store_lock(app->store);
@@ -169,8 +168,7 @@ static const struct {
     {"GET", "/_emulator/state", s_state},
 };
 
-static void s_handle(struct emu_app *app, const struct emu_request *req,
-                     struct emu_response *resp)
+static void s_handle(struct emu_app *app, const struct emu_request *req, struct emu_response *resp)
 {
     bool path_known = false;
     for (size_t i = 0; i < sizeof(s_routes) / sizeof(s_routes[0]); i++) {

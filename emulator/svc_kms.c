@@ -19,14 +19,13 @@ static void s_render_error(const struct emu_app *app, const struct emu_request *
                            const char *message)
 {
     (void)app;
-    const char *type = status == 413 ? "RequestEntityTooLargeException"
+    const char *type = status == 413   ? "RequestEntityTooLargeException"
                        : status >= 500 ? "KMSInternalException"
                                        : code;
     emu_awsjson_render_error(resp, req->request_id, status, type, message);
 }
 
-static void s_handle(struct emu_app *app, const struct emu_request *req,
-                     struct emu_response *resp)
+static void s_handle(struct emu_app *app, const struct emu_request *req, struct emu_response *resp)
 {
     if (strcmp(req->method, "POST") != 0) {
         emu_awsjson_render_error(resp, req->request_id, 400, "UnknownOperationException", NULL);

@@ -39,8 +39,7 @@ void emu_query_invalid(struct emu_query_call *call, const char *member, const ch
     s_add_violation(call, text);
 }
 
-const char *emu_query_required(struct emu_query_call *call, const char *param,
-                               const char *member)
+const char *emu_query_required(struct emu_query_call *call, const char *param, const char *member)
 {
     const char *v = emu_query_param(call->params, param);
     if (v == NULL) {
@@ -51,8 +50,8 @@ const char *emu_query_required(struct emu_query_call *call, const char *param,
 
 bool emu_query_char_w_plus(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-';
 }
 
 bool emu_query_char_printable(char c)
@@ -123,8 +122,7 @@ void emu_query_check_int(struct emu_query_call *call, const char *param, const c
     *out = n;
 }
 
-int emu_query_fail(struct emu_query_call *call, int status, const char *code, const char *fmt,
-                   ...)
+int emu_query_fail(struct emu_query_call *call, int status, const char *code, const char *fmt, ...)
 {
     call->err->status = status;
     call->err->code = code;
@@ -141,8 +139,7 @@ int emu_query_validation_result(struct emu_query_call *call)
         return CMEK_OK;
     }
     return emu_query_fail(call, 400, "ValidationError", "%d validation error%s detected: %s",
-                          call->n_validation, call->n_validation > 1 ? "s" : "",
-                          call->validation);
+                          call->n_validation, call->n_validation > 1 ? "s" : "", call->validation);
 }
 
 int emu_query_authorize(struct emu_query_call *call, const char *action, const char *resource,
@@ -167,8 +164,7 @@ void emu_query_service_render_error(const struct emu_query_service *svc,
     }
 }
 
-static const struct emu_query_op *s_find_op(const struct emu_query_service *svc,
-                                            const char *action)
+static const struct emu_query_op *s_find_op(const struct emu_query_service *svc, const char *action)
 {
     for (size_t i = 0; i < svc->n_ops; i++) {
         if (strcmp(svc->ops[i].action, action) == 0) {
@@ -199,8 +195,7 @@ void emu_query_service_handle(const struct emu_query_service *svc, struct emu_ap
     }
     if (!is_get) {
         struct cmek_view ct = emu_request_header(req, "Content-Type");
-        if (ct.ptr == NULL ||
-            !cmek_view_starts_with(ct, "application/x-www-form-urlencoded")) {
+        if (ct.ptr == NULL || !cmek_view_starts_with(ct, "application/x-www-form-urlencoded")) {
             /* AWS's Query front ends read only form bodies. */
             emu_query_error_set(&err, 400, "InvalidQueryParameter",
                                 "Content-Type must be application/x-www-form-urlencoded");
@@ -209,7 +204,8 @@ void emu_query_service_handle(const struct emu_query_service *svc, struct emu_ap
     }
     rc = emu_query_params_parse(is_get ? req->query : req->body, is_get, &params);
     if (rc) {
-        emu_query_error_set(&err, 400, rc == CMEK_ERR_LIMIT ? "InvalidQueryParameter" : "MalformedQueryString",
+        emu_query_error_set(&err, 400,
+                            rc == CMEK_ERR_LIMIT ? "InvalidQueryParameter" : "MalformedQueryString",
                             rc == CMEK_ERR_LIMIT ? "Too many parameters in the request"
                                                  : "The request contains a malformed percent "
                                                    "escape or an encoded NUL");

@@ -32,9 +32,9 @@ struct emu_query_op {
 };
 
 struct emu_query_service {
-    const char *name;      /* "iam": the SigV4 service and the policy action prefix */
+    const char *name; /* "iam": the SigV4 service and the policy action prefix */
     const char *xmlns;
-    const char *version;   /* the API version the Version parameter must carry */
+    const char *version; /* the API version the Version parameter must carry */
     const struct emu_query_op *ops;
     size_t n_ops;
 };
@@ -53,8 +53,7 @@ void emu_query_invalid_null(struct emu_query_call *call, const char *member);
 void emu_query_invalid(struct emu_query_call *call, const char *member, const char *value,
                        bool sensitive, const char *constraint);
 /* The required parameter, or NULL after recording the null violation. */
-const char *emu_query_required(struct emu_query_call *call, const char *param,
-                               const char *member);
+const char *emu_query_required(struct emu_query_call *call, const char *param, const char *member);
 /* Checks length and pattern of a string parameter value; records violations. pattern is
  * the model's regular expression text; allowed() decides each character. */
 void emu_query_check_string(struct emu_query_call *call, const char *member, const char *value,
@@ -67,12 +66,12 @@ void emu_query_check_int(struct emu_query_call *call, const char *param, const c
 int emu_query_validation_result(struct emu_query_call *call);
 
 /* Character classes of the IAM/STS models' patterns. */
-bool emu_query_char_w_plus(char c);   /* [\w+=,.@-] */
+bool emu_query_char_w_plus(char c);    /* [\w+=,.@-] */
 bool emu_query_char_printable(char c); /* [\u0021-\u007E] */
 
 /* Sets call->err and returns non-zero. */
-int emu_query_fail(struct emu_query_call *call, int status, const char *code, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
+int emu_query_fail(struct emu_query_call *call, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Authorizes the caller for an identity-policy-only action (IAM). */
 int emu_query_authorize(struct emu_query_call *call, const char *action, const char *resource,

@@ -138,8 +138,7 @@ static int s_new_session(struct emu_query_call *call, const struct emu_iam_role 
 
 /* https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html */
 /* The parameter families this emulator refuses (see the file comment). */
-static const char *const s_unsupported_prefixes[] = {"PolicyArns.", "Tags.",
-                                                     "TransitiveTagKeys."};
+static const char *const s_unsupported_prefixes[] = {"PolicyArns.", "Tags.", "TransitiveTagKeys."};
 
 static int s_refuse_unsupported(struct emu_query_call *call)
 {

@@ -10,7 +10,7 @@
 #include "service.h"
 #include "store.h"
 
-#define S_HOST "127.0.0.1:4566"
+#define S_HOST  "127.0.0.1:4566"
 #define S_START 1795435200 /* 2026-11-23T12:00:00Z */
 
 static time_t s_wall_now(void *ctx)
@@ -64,7 +64,7 @@ void th_clean_up(struct th_ctx *t)
 }
 
 int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query,
-                      struct cmek_http_header *headers, size_t n_headers, const char *body)
+                struct cmek_http_header *headers, size_t n_headers, const char *body)
 {
     struct emu_request req;
     memset(&req, 0, sizeof(req));
@@ -83,8 +83,7 @@ int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query
     emu_dispatch(&t->app, &req, &resp);
     t->status = resp.status;
     cmek_buf_reset(&t->body);
-    cr_assert_eq(cmek_buf_append(&t->body, resp.body.data ? resp.body.data : "", resp.body.len),
-                 0);
+    cr_assert_eq(cmek_buf_append(&t->body, resp.body.data ? resp.body.data : "", resp.body.len), 0);
     emu_response_clean_up(&resp);
     return t->status;
 }
@@ -95,9 +94,8 @@ static struct cmek_http_header s_hdr(const char *name, const char *value)
     return h;
 }
 
-int th_signed(struct th_ctx *t, const char *service, const char *region,
-                    const struct th_creds *c, const char *content_type, const char *target,
-                    const char *body, long offset_s)
+int th_signed(struct th_ctx *t, const char *service, const char *region, const struct th_creds *c,
+              const char *content_type, const char *target, const char *body, long offset_s)
 {
     struct cmek_http_header headers[8];
     size_t n = 0;
@@ -144,14 +142,14 @@ int th_query_skewed(struct th_ctx *t, const char *service, const struct th_creds
                     const char *form, long sign_offset_s)
 {
     return th_signed(t, service, "us-east-1", c, "application/x-www-form-urlencoded; charset=utf-8",
-                    NULL, form, sign_offset_s);
+                     NULL, form, sign_offset_s);
 }
 
 int th_query_region(struct th_ctx *t, const char *service, const char *region,
                     const struct th_creds *c, const char *form)
 {
     return th_signed(t, service, region, c, "application/x-www-form-urlencoded; charset=utf-8",
-                    NULL, form, 0);
+                     NULL, form, 0);
 }
 
 int th_kms(struct th_ctx *t, const struct th_creds *c, const char *operation, const char *json)

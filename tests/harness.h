@@ -20,8 +20,8 @@ struct th_creds {
 
 struct th_ctx {
     struct emu_app app;
-    time_t wall;   /* the fake wall clock, in seconds */
-    int status;    /* of the last exchange */
+    time_t wall;          /* the fake wall clock, in seconds */
+    int status;           /* of the last exchange */
     struct cmek_buf body; /* of the last exchange */
 };
 

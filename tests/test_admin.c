@@ -59,9 +59,8 @@ Test(admin, clock_reports_now_and_a_zero_offset)
 
 Test(admin, clock_advances_by_a_duration)
 {
-    cr_assert_eq(th_raw(&s_t, "POST", "/_emulator/clock", "application/json",
-                        "{\"advance\":\"90m\"}"),
-                 200);
+    cr_assert_eq(
+        th_raw(&s_t, "POST", "/_emulator/clock", "application/json", "{\"advance\":\"90m\"}"), 200);
     json_t *v = s_json();
     cr_assert_str_eq(json_string_value(json_object_get(v, "now")), "2026-11-23T13:30:00Z");
     cr_assert_eq(json_integer_value(json_object_get(v, "offset_seconds")), 5400);
@@ -72,9 +71,8 @@ Test(admin, clock_advances_by_a_duration)
 
 Test(admin, clock_is_set_forward_to_a_time)
 {
-    cr_assert_eq(th_raw(&s_t, "POST", "/_emulator/clock", NULL,
-                        "{\"set\":\"2027-01-01T00:00:00Z\"}"),
-                 200);
+    cr_assert_eq(
+        th_raw(&s_t, "POST", "/_emulator/clock", NULL, "{\"set\":\"2027-01-01T00:00:00Z\"}"), 200);
     json_t *v = s_json();
     cr_assert_str_eq(json_string_value(json_object_get(v, "now")), "2027-01-01T00:00:00Z");
     json_decref(v);
@@ -89,10 +87,17 @@ Test(admin, clock_never_moves_back)
 
 Test(admin, clock_rejects_bad_bodies_without_changing_time)
 {
-    const char *bad[] = {"", "not json", "[]", "{}", "{\"advance\":\"90\"}",
-                         "{\"advance\":\"-5m\"}", "{\"advance\":5}", "{\"set\":\"tomorrow\"}",
+    const char *bad[] = {"",
+                         "not json",
+                         "[]",
+                         "{}",
+                         "{\"advance\":\"90\"}",
+                         "{\"advance\":\"-5m\"}",
+                         "{\"advance\":5}",
+                         "{\"set\":\"tomorrow\"}",
                          "{\"advance\":\"5m\",\"set\":\"2030-01-01T00:00:00Z\"}",
-                         "{\"advance\":\"5m\",\"extra\":1}", "{\"advance\":\"5m\",\"advance\":\"6m\"}",
+                         "{\"advance\":\"5m\",\"extra\":1}",
+                         "{\"advance\":\"5m\",\"advance\":\"6m\"}",
                          "{\"advance\":\"999999999d\"}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         th_raw(&s_t, "POST", "/_emulator/clock", NULL, bad[i]);

@@ -7,9 +7,9 @@
 #include "harness.h"
 #include "test_common.h"
 
-#define FORM "application/x-www-form-urlencoded; charset=utf-8"
+#define FORM     "application/x-www-form-urlencoded; charset=utf-8"
 #define KMS_JSON "application/x-amz-json-1.1"
-#define GCI "Action=GetCallerIdentity&Version=2011-06-15"
+#define GCI      "Action=GetCallerIdentity&Version=2011-06-15"
 
 static struct th_ctx s_t;
 static struct th_creds s_admin;
@@ -63,16 +63,18 @@ static int s_tampered(const char *body_signed, const char *body_sent, const char
 {
     struct cmek_http_header h[8];
     size_t n = 0;
-    h[n++] = (struct cmek_http_header){cmek_view_from_cstr("Content-Type"),
-                                       cmek_view_from_cstr(FORM)};
+    h[n++] =
+        (struct cmek_http_header){cmek_view_from_cstr("Content-Type"), cmek_view_from_cstr(FORM)};
     h[n++] = (struct cmek_http_header){cmek_view_from_cstr("Host"),
                                        cmek_view_from_cstr("127.0.0.1:4566")};
-    struct cmek_sigv4_request req = {cmek_view_from_cstr("POST"), cmek_view_from_cstr("/"),
-                                     cmek_view_from_cstr(""), h, n,
-                                     cmek_view_from_cstr(body_signed)};
+    struct cmek_sigv4_request req = {
+        cmek_view_from_cstr("POST"),     cmek_view_from_cstr("/"), cmek_view_from_cstr(""), h, n,
+        cmek_view_from_cstr(body_signed)};
     struct cmek_sigv4_credentials creds = {s_admin.akid, s_admin.secret, NULL};
-    struct cmek_sigv4_sign_options opt = {.credentials = &creds, .region = "us-east-1",
-                                          .service = "sts", .when = s_t.wall,
+    struct cmek_sigv4_sign_options opt = {.credentials = &creds,
+                                          .region = "us-east-1",
+                                          .service = "sts",
+                                          .when = s_t.wall,
                                           .normalize_path = true};
     struct cmek_sigv4_signed out;
     cmek_sigv4_signed_init(&out);
@@ -184,22 +186,23 @@ Test(auth_query, emulator_clock_does_not_age_signatures)
 Test(auth_query, any_region_in_the_scope_is_accepted)
 {
     cr_assert_eq(th_query_region(&s_t, "sts", "ap-south-1", &s_admin, GCI), 200);
-    cr_assert_eq(th_query_region(&s_t, "iam", "eu-west-1", &s_admin,
-                                 "Action=ListRoles&Version=2010-05-08"),
-                 200);
+    cr_assert_eq(
+        th_query_region(&s_t, "iam", "eu-west-1", &s_admin, "Action=ListRoles&Version=2010-05-08"),
+        200);
 }
 
 Test(auth_query, session_with_missing_or_wrong_token_is_invalid_client_token_id)
 {
     struct th_creds crdb, admin_session;
     th_creds_crdb(&crdb);
-    cr_assert_eq(th_query(&s_t, "iam", &s_admin,
-                          "Action=CreateRole&Version=2010-05-08&RoleName=r&AssumeRolePolicyDocument="
-                          "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect"
-                          "%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22arn%3Aaws%3Aiam"
-                          "%3A%3A111122223333%3Auser%2Fadmin%22%7D%2C%22Action%22%3A%22sts%3AAssume"
-                          "Role%22%7D%5D%7D"),
-                 200, "%s", cmek_buf_cstr(&s_t.body));
+    cr_assert_eq(
+        th_query(&s_t, "iam", &s_admin,
+                 "Action=CreateRole&Version=2010-05-08&RoleName=r&AssumeRolePolicyDocument="
+                 "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect"
+                 "%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22arn%3Aaws%3Aiam"
+                 "%3A%3A111122223333%3Auser%2Fadmin%22%7D%2C%22Action%22%3A%22sts%3AAssume"
+                 "Role%22%7D%5D%7D"),
+        200, "%s", cmek_buf_cstr(&s_t.body));
     cr_assert_eq(th_assume_role(&s_t, &s_admin, "arn:aws:iam::111122223333:role/r", "s1", NULL,
                                 &admin_session),
                  200, "%s", cmek_buf_cstr(&s_t.body));

@@ -90,11 +90,12 @@ Test(query_xml, renders_result_envelope_with_request_id)
                  CMEK_OK);
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(r.content_type, "text/xml");
-    cr_assert_str_eq(cmek_buf_cstr(&r.body),
-                     "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
-                     "  <GetCallerIdentityResult>\n<Account>1</Account>  </GetCallerIdentityResult>\n"
-                     "  <ResponseMetadata>\n    <RequestId>rid-1</RequestId>\n"
-                     "  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
+    cr_assert_str_eq(
+        cmek_buf_cstr(&r.body),
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+        "  <GetCallerIdentityResult>\n<Account>1</Account>  </GetCallerIdentityResult>\n"
+        "  <ResponseMetadata>\n    <RequestId>rid-1</RequestId>\n"
+        "  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
     cr_assert_str_eq(r.headers[0].name, "x-amzn-RequestId");
     cr_assert_str_eq(r.headers[0].value, "rid-1");
     emu_response_clean_up(&r);
@@ -118,10 +119,11 @@ Test(query_xml, renders_sender_and_receiver_errors)
     emu_query_error_set(&e, 403, "AccessDenied", "User: %s is <not>", "x");
     cr_assert_eq(emu_query_render_error(&r, "ns", &e, "rid"), CMEK_OK);
     cr_assert_eq(r.status, 403);
-    cr_assert_str_eq(cmek_buf_cstr(&r.body),
-                     "<ErrorResponse xmlns=\"ns\">\n  <Error>\n    <Type>Sender</Type>\n"
-                     "    <Code>AccessDenied</Code>\n    <Message>User: x is &lt;not&gt;</Message>\n"
-                     "  </Error>\n  <RequestId>rid</RequestId>\n</ErrorResponse>\n");
+    cr_assert_str_eq(
+        cmek_buf_cstr(&r.body),
+        "<ErrorResponse xmlns=\"ns\">\n  <Error>\n    <Type>Sender</Type>\n"
+        "    <Code>AccessDenied</Code>\n    <Message>User: x is &lt;not&gt;</Message>\n"
+        "  </Error>\n  <RequestId>rid</RequestId>\n</ErrorResponse>\n");
     emu_query_error_set(&e, 500, "ServiceFailure", "boom");
     cmek_buf_reset(&r.body);
     cr_assert_eq(emu_query_render_error(&r, "ns", &e, "rid"), CMEK_OK);

@@ -98,8 +98,13 @@ Test(server, binds_a_free_port_and_reports_it)
 
 Test(server, refuses_bad_listen_addresses)
 {
-    const char *bad[] = {"127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:99999", "127.0.0.1:x",
-                         "[::1:80", "no.such.host.invalid:0"};
+    const char *bad[] = {"127.0.0.1",
+                         "127.0.0.1:",
+                         ":80",
+                         "127.0.0.1:99999",
+                         "127.0.0.1:x",
+                         "[::1:80",
+                         "no.such.host.invalid:0"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct emu_server *srv = NULL;
         const char *why = NULL;
@@ -130,17 +135,19 @@ Test(server, serves_admin_health_as_json)
 
 Test(server, answers_oversized_query_bodies_with_413_xml)
 {
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
-    h = curl_slist_append(h, "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/"
-                             "20261123/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00");
+    struct curl_slist *h =
+        curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+    h = curl_slist_append(h,
+                          "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/"
+                          "20261123/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00");
     char *body = s_big_body(5000);
     struct s_reply r;
     s_request("POST", "/", h, body, 5000, &r);
     cr_assert_eq(r.status, 413);
     cr_assert_str_eq(r.content_type, "text/xml");
     cr_assert_not_null(strstr(cmek_buf_cstr(&r.body), "<Code>RequestEntityTooLarge</Code>"));
-    cr_assert_not_null(strstr(cmek_buf_cstr(&r.body),
-                              "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\""));
+    cr_assert_not_null(
+        strstr(cmek_buf_cstr(&r.body), "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\""));
     free(body);
     curl_slist_free_all(h);
     cmek_buf_clean_up(&r.body);
@@ -219,14 +226,21 @@ Test(server, accepts_a_presigned_sts_get)
     char host[64];
     snprintf(host, sizeof(host), "127.0.0.1:%u", (unsigned)emu_server_port(s_server));
     struct cmek_http_header hh[] = {{cmek_view_from_cstr("Host"), cmek_view_from_cstr(host)}};
-    struct cmek_sigv4_request req = {cmek_view_from_cstr("GET"), cmek_view_from_cstr("/"),
-                                     cmek_view_from_cstr("Action=GetCallerIdentity&Version=2011-06-15"),
-                                     hh, 1, cmek_view_from_cstr("")};
+    struct cmek_sigv4_request req = {
+        cmek_view_from_cstr("GET"),
+        cmek_view_from_cstr("/"),
+        cmek_view_from_cstr("Action=GetCallerIdentity&Version=2011-06-15"),
+        hh,
+        1,
+        cmek_view_from_cstr("")};
     struct cmek_sigv4_credentials creds = {"AKIAIOSFODNN7EXAMPLE",
                                            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL};
-    struct cmek_sigv4_sign_options opt = {.credentials = &creds, .region = "us-east-1",
-                                          .service = "sts", .when = time(NULL),
-                                          .normalize_path = true, .expires_s = 60};
+    struct cmek_sigv4_sign_options opt = {.credentials = &creds,
+                                          .region = "us-east-1",
+                                          .service = "sts",
+                                          .when = time(NULL),
+                                          .normalize_path = true,
+                                          .expires_s = 60};
     struct cmek_sigv4_signed out;
     cmek_sigv4_signed_init(&out);
     cr_assert_eq(cmek_sigv4_sign_query(&req, &opt, &out), 0);
@@ -235,8 +249,8 @@ Test(server, accepts_a_presigned_sts_get)
     struct s_reply r;
     s_request("GET", path, NULL, NULL, 0, &r);
     cr_assert_eq(r.status, 200, "%s", cmek_buf_cstr(&r.body));
-    cr_assert_not_null(strstr(cmek_buf_cstr(&r.body),
-                              "<Arn>arn:aws:iam::111122223333:user/admin</Arn>"));
+    cr_assert_not_null(
+        strstr(cmek_buf_cstr(&r.body), "<Arn>arn:aws:iam::111122223333:user/admin</Arn>"));
     cmek_buf_clean_up(&r.body);
     cmek_sigv4_signed_clean_up(&out);
 }

@@ -72,12 +72,13 @@ Test(store, a_snapshot_loads_back_to_the_same_state)
     th_init(&t);
     struct th_creds admin;
     th_creds_admin(&admin);
-    cr_assert_eq(th_query(&t, "iam", &admin,
-                          "Action=CreateRole&Version=2010-05-08&RoleName=r1&AssumeRolePolicyDocument="
-                          "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A"
-                          "%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fadmin%22%7D%2C"
-                          "%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D"),
-                 200, "%s", cmek_buf_cstr(&t.body));
+    cr_assert_eq(
+        th_query(&t, "iam", &admin,
+                 "Action=CreateRole&Version=2010-05-08&RoleName=r1&AssumeRolePolicyDocument="
+                 "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A"
+                 "%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fadmin%22%7D%2C"
+                 "%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D"),
+        200, "%s", cmek_buf_cstr(&t.body));
     json_t *snap = emu_store_snapshot(t.app.store);
     struct emu_store *copy = NULL;
     struct emu_load_error err;

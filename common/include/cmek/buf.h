@@ -14,7 +14,7 @@
 #include "cmek/error.h"
 
 struct cmek_buf {
-    char *data;       /* owned; NUL at data[len] once anything was appended */
+    char *data; /* owned; NUL at data[len] once anything was appended */
     size_t len;
     size_t cap;       /* allocated bytes, including room for the NUL */
     size_t max_bytes; /* hard cap on len */

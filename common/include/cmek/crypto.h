@@ -9,7 +9,7 @@
 #include "cmek/buf.h"
 #include "cmek/error.h"
 
-#define CMEK_SHA256_LEN 32
+#define CMEK_SHA256_LEN     32
 #define CMEK_SHA256_HEX_LEN 64
 
 CMEK_WUR int cmek_sha256(const void *data, size_t len, uint8_t out[CMEK_SHA256_LEN]);

@@ -8,8 +8,8 @@
 
 #include "cmek/error.h"
 
-#define CMEK_AMZ_DATE_LEN 16 /* 20150830T123600Z */
-#define CMEK_ISO8601_LEN 20  /* 2015-08-30T12:36:00Z */
+#define CMEK_AMZ_DATE_LEN   16 /* 20150830T123600Z */
+#define CMEK_ISO8601_LEN    20 /* 2015-08-30T12:36:00Z */
 #define CMEK_ISO8601_MS_LEN 24 /* 2015-08-30T12:36:00.000Z */
 
 void cmek_time_format_amz(time_t t, char out[CMEK_AMZ_DATE_LEN + 1]);
