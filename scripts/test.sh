@@ -10,4 +10,7 @@ if [[ ! -f "$build/build.ninja" ]]; then
     meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 fi
 ninja -C "$build"
-meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
+status=0
+meson test -C "$build" --print-errorlogs --num-processes 2 "$@" || status=$?
+python3 scripts/test_summary.py "$build/meson-logs/testlog.json"
+exit "$status"

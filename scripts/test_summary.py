@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""Totals the cases of every suite in a meson test log: Criterion's "Synthesis" line and the
+conformance scripts' "N passed, N failed" line. A suite that failed without either counts as
+one failure. Prints one line per suite, then "tests: N passed, N failed"."""
+import json
+import re
+import sys
+
+CRITERION = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+PLAIN = re.compile(r"^\w+: (\d+) passed, (\d+) failed$", re.M)
+
+total_pass = total_fail = 0
+for line in open(sys.argv[1]):
+    test = json.loads(line)
+    out = (test.get("stdout") or "") + (test.get("stderr") or "")
+    m = CRITERION.search(out)
+    p = PLAIN.search(out)
+    if m:
+        passed, failed = int(m.group(2)), int(m.group(3)) + int(m.group(4))
+    elif p:
+        passed, failed = int(p.group(1)), int(p.group(2))
+    else:
+        passed, failed = 0, 0
+    if test.get("returncode", 1) != 0 and failed == 0:
+        failed = 1  # crashed, timed out, leaked at exit, or a warning made the runner fail
+    total_pass += passed
+    total_fail += failed
+    print("  %-40s %5d passed, %d failed" % (test["name"], passed, failed))
+print("tests: %d passed, %d failed" % (total_pass, total_fail))
