@@ -1,8 +1,10 @@
 /* Tests of libcmek-common's small pieces: capped buffers, base64, hex, time formats. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cmek/buf.h"
+#include "cmek/map.h"
 #include "cmek/crypto.h"
 #include "cmek/timeutil.h"
 #include "cmek/vec.h"
@@ -176,4 +178,58 @@ Test(vec, pushes_and_removes_in_order)
     cr_assert_eq(*(int *)v.items[0], 1);
     cr_assert_eq(*(int *)v.items[17], 19);
     cmek_vec_clean_up(&v);
+}
+
+TestSuite(map, .fini = cmek_test_fini);
+
+Test(map, puts_gets_replaces_and_removes)
+{
+    struct cmek_map m;
+    cmek_map_init(&m);
+    int a = 1, b = 2, c = 3;
+    void *old = &c;
+    cr_assert_eq(cmek_map_put(&m, "a", &a, &old), CMEK_OK);
+    cr_assert_null(old);
+    cr_assert_eq(cmek_map_put(&m, "b", &b, NULL), CMEK_OK);
+    cr_assert_eq(cmek_map_get(&m, "a"), &a);
+    cr_assert_eq(cmek_map_put(&m, "a", &c, &old), CMEK_OK);
+    cr_assert_eq(old, &a);
+    cr_assert_eq(cmek_map_get(&m, "a"), &c);
+    cr_assert_eq(m.len, 2);
+    cr_assert_eq(cmek_map_remove(&m, "a"), &c);
+    cr_assert_null(cmek_map_get(&m, "a"));
+    cr_assert_null(cmek_map_remove(&m, "a"));
+    cr_assert_eq(cmek_map_get(&m, "b"), &b);
+    cmek_map_clean_up(&m);
+    cmek_map_clean_up(&m);
+}
+
+Test(map, survives_many_inserts_and_removals)
+{
+    struct cmek_map m;
+    cmek_map_init(&m);
+    static int values[20000];
+    char key[32];
+    for (int i = 0; i < 20000; i++) {
+        values[i] = i;
+        snprintf(key, sizeof(key), "key-%d", i);
+        cr_assert_eq(cmek_map_put(&m, key, &values[i], NULL), CMEK_OK);
+    }
+    for (int i = 0; i < 20000; i += 2) {
+        snprintf(key, sizeof(key), "key-%d", i);
+        cr_assert_eq(cmek_map_remove(&m, key), &values[i]);
+    }
+    for (int round = 0; round < 3; round++) { /* tombstones must not fill the table */
+        for (int i = 0; i < 20000; i += 2) {
+            snprintf(key, sizeof(key), "key-%d", i);
+            cr_assert_eq(cmek_map_put(&m, key, &values[i], NULL), CMEK_OK);
+            cr_assert_eq(cmek_map_remove(&m, key), &values[i]);
+        }
+    }
+    cr_assert_eq(m.len, 10000);
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof(key), "key-%d", i);
+        cr_assert_eq(cmek_map_get(&m, key), i % 2 ? &values[i] : NULL, "%s", key);
+    }
+    cmek_map_clean_up(&m);
 }
