@@ -227,8 +227,17 @@ bool emu_aws_authorize(const struct emu_app *app, const struct emu_caller *calle
                        const struct emu_condition_entry *conditions, size_t n_conditions,
                        struct emu_aws_error *err)
 {
+    /* A session whose role was deleted (or replaced by a namesake) is no longer that role:
+     * statements naming the role, bound to its unique id, must not match it, and it has no
+     * identity policies left. Only its account still describes it. */
+    struct emu_principal orphan = caller->principal;
+    bool orphaned = caller->session != NULL && caller->identity == NULL;
+    if (orphaned) {
+        orphan.unique_id = "";
+        orphan.entity_arn = "";
+    }
     struct emu_eval_request req = {
-        .principal = &caller->principal,
+        .principal = orphaned ? &orphan : &caller->principal,
         .action = action,
         .resource = resource,
         .conditions = conditions,

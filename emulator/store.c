@@ -10,6 +10,7 @@
 struct s_state {
     struct emu_iam iam;
     struct emu_sts sts;
+    struct emu_kms kms;
     json_t *ccloud;
     json_t *vault;
 };
@@ -18,6 +19,7 @@ static void s_state_clean_up(struct s_state *st)
 {
     emu_iam_clean_up(&st->iam);
     emu_sts_clean_up(&st->sts);
+    emu_kms_clean_up(&st->kms);
     json_decref(st->ccloud);
     json_decref(st->vault);
 }
@@ -28,6 +30,7 @@ static int s_state_load(const struct emu_app *app, const json_t *world, int64_t 
     memset(st, 0, sizeof(*st));
     emu_iam_init(&st->iam);
     emu_sts_init(&st->sts);
+    emu_kms_init(&st->kms);
     if (!json_is_object(world)) {
         snprintf(err->message, sizeof(err->message), "the world must be a JSON object");
         return CMEK_ERR_PARSE;
@@ -44,6 +47,9 @@ static int s_state_load(const struct emu_app *app, const json_t *world, int64_t 
             snprintf(err->message, sizeof(err->message), "invalid aws.sessions");
         }
     }
+    if (rc == CMEK_OK && json_object_get(aws, "kms") != NULL) {
+        rc = emu_kms_load(&st->kms, json_object_get(aws, "kms"), &st->iam, now_ms / 1000, err);
+    }
     if (rc == CMEK_OK) {
         const json_t *cc = json_object_get(world, "ccloud");
         const json_t *vault = json_object_get(world, "vault");
@@ -55,19 +61,22 @@ static int s_state_load(const struct emu_app *app, const json_t *world, int64_t 
 }
 
 static json_t *s_state_to_json(const struct emu_iam *iam, const struct emu_sts *sts,
-                               const json_t *ccloud, const json_t *vault)
+                               const struct emu_kms *kms, const json_t *ccloud, const json_t *vault)
 {
     json_t *aws = emu_iam_to_json(iam);
     json_t *sessions = emu_sts_to_json(sts);
+    json_t *kms_json = emu_kms_to_json(kms);
     json_t *out = NULL;
-    if (aws != NULL && sessions != NULL) {
+    if (aws != NULL && sessions != NULL && kms_json != NULL) {
         if (json_array_size(sessions) > 0) {
             json_object_set(aws, "sessions", sessions);
         }
+        json_object_set(aws, "kms", kms_json);
         out = json_pack("{s:O,s:O,s:O}", "aws", aws, "ccloud", ccloud, "vault", vault);
     }
     json_decref(aws);
     json_decref(sessions);
+    json_decref(kms_json);
     return out;
 }
 
@@ -87,7 +96,7 @@ int emu_store_new(const struct emu_app *app, const json_t *world, struct emu_sto
         free(store);
         return rc;
     }
-    store->world = s_state_to_json(&st.iam, &st.sts, st.ccloud, st.vault);
+    store->world = s_state_to_json(&st.iam, &st.sts, &st.kms, st.ccloud, st.vault);
     if (store->world == NULL) {
         s_state_clean_up(&st);
         free(store);
@@ -96,6 +105,7 @@ int emu_store_new(const struct emu_app *app, const json_t *world, struct emu_sto
     pthread_mutex_init(&store->lock, NULL);
     store->iam = st.iam;
     store->sts = st.sts;
+    store->kms = st.kms;
     store->ccloud = st.ccloud;
     store->vault = st.vault;
     *out = store;
@@ -109,6 +119,7 @@ void emu_store_destroy(struct emu_store *store)
     }
     emu_iam_clean_up(&store->iam);
     emu_sts_clean_up(&store->sts);
+    emu_kms_clean_up(&store->kms);
     json_decref(store->ccloud);
     json_decref(store->vault);
     json_decref(store->world);
@@ -139,10 +150,12 @@ int emu_store_reset(const struct emu_app *app, struct emu_store *store)
     }
     emu_iam_clean_up(&store->iam);
     emu_sts_clean_up(&store->sts);
+    emu_kms_clean_up(&store->kms);
     json_decref(store->ccloud);
     json_decref(store->vault);
     store->iam = st.iam;
     store->sts = st.sts;
+    store->kms = st.kms;
     store->ccloud = st.ccloud;
     store->vault = st.vault;
     store->clock_offset_s = 0;
@@ -161,5 +174,5 @@ const json_t *emu_store_world(const struct emu_store *store)
 
 json_t *emu_store_snapshot(const struct emu_store *store)
 {
-    return s_state_to_json(&store->iam, &store->sts, store->ccloud, store->vault);
+    return s_state_to_json(&store->iam, &store->sts, &store->kms, store->ccloud, store->vault);
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "iam_model.h"
+#include "kms_model.h"
 #include "sts_model.h"
 
 struct emu_app;
@@ -27,6 +28,7 @@ struct emu_store {
     int64_t clock_offset_s; /* emulator clock = wall clock + offset; never negative */
     struct emu_iam iam;
     struct emu_sts sts;
+    struct emu_kms kms;
     json_t *ccloud; /* owned: Cloud API world section, served by a later module */
     json_t *vault;  /* owned: Vault world section, served by a later module */
 };
