@@ -1,15 +1,38 @@
 #include "cmek/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
+
+/* OpenSSL 3 looks an algorithm up (under a lock) on every use of EVP_sha256() and friends;
+ * SigV4 and KMS use three algorithms on every request, so they are fetched once per process
+ * and then only read. These are constants after the first use, not mutable state. */
+static pthread_once_t s_fetch_once = PTHREAD_ONCE_INIT;
+static EVP_MD *s_sha256_md;
+static EVP_MAC *s_hmac_mac;
+static EVP_CIPHER *s_aes256gcm_cipher;
+
+static void s_fetch(void)
+{
+    s_sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    s_hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    s_aes256gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+const EVP_CIPHER *cmek_cipher_aes256gcm(void)
+{
+    pthread_once(&s_fetch_once, s_fetch);
+    return s_aes256gcm_cipher;
+}
 
 int cmek_sha256(const void *data, size_t len, uint8_t out[CMEK_SHA256_LEN])
 {
+    pthread_once(&s_fetch_once, s_fetch);
     unsigned int out_len = 0;
-    if (EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) != 1 ||
+    if (s_sha256_md == NULL || EVP_Digest(data, len, out, &out_len, s_sha256_md, NULL) != 1 ||
         out_len != CMEK_SHA256_LEN) {
         return CMEK_ERR_CRYPTO;
     }
@@ -30,12 +53,23 @@ int cmek_sha256_hex(const void *data, size_t len, char out[CMEK_SHA256_HEX_LEN +
 int cmek_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                      uint8_t out[CMEK_SHA256_LEN])
 {
-    unsigned int out_len = 0;
-    if (HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) == NULL ||
-        out_len != CMEK_SHA256_LEN) {
-        return CMEK_ERR_CRYPTO;
+    pthread_once(&s_fetch_once, s_fetch);
+    int rc = CMEK_ERR_CRYPTO;
+    EVP_MAC_CTX *ctx = s_hmac_mac ? EVP_MAC_CTX_new(s_hmac_mac) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA2-256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t out_len = 0;
+    if (ctx == NULL || EVP_MAC_init(ctx, key, key_len, params) != 1 ||
+        EVP_MAC_update(ctx, data, len) != 1 ||
+        EVP_MAC_final(ctx, out, &out_len, CMEK_SHA256_LEN) != 1 || out_len != CMEK_SHA256_LEN) {
+        goto done;
     }
-    return CMEK_OK;
+    rc = CMEK_OK;
+done:
+    EVP_MAC_CTX_free(ctx);
+    return rc;
 }
 
 void cmek_hex_encode(const uint8_t *in, size_t len, char *out)

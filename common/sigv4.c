@@ -598,13 +598,42 @@ static int s_string_to_sign(struct cmek_buf *out, struct cmek_view timestamp,
     return rc;
 }
 
+void cmek_sigv4_key_cache_clean_up(struct cmek_sigv4_key_cache *cache)
+{
+    if (cache != NULL) {
+        cmek_cleanse(cache, sizeof(*cache));
+    }
+}
+
+/* The signing key for scope: from cache when it holds this scope, else derived (and stored
+ * in cache when there is one). */
+static int s_scoped_key(const char *secret, const struct s_scope *scope,
+                        struct cmek_sigv4_key_cache *cache, uint8_t key[CMEK_SHA256_LEN])
+{
+    char name[sizeof(cache->scope)];
+    int n = snprintf(name, sizeof(name), "%.*s/%.*s/%.*s", (int)scope->date.len, scope->date.ptr,
+                     (int)scope->region.len, scope->region.ptr, (int)scope->service.len,
+                     scope->service.ptr);
+    bool cacheable = cache != NULL && n > 0 && (size_t)n < sizeof(name);
+    if (cacheable && strcmp(cache->scope, name) == 0) {
+        memcpy(key, cache->key, CMEK_SHA256_LEN);
+        return CMEK_OK;
+    }
+    int rc = cmek_sigv4_signing_key(secret, scope->date, scope->region, scope->service, key);
+    if (rc == CMEK_OK && cacheable) {
+        memcpy(cache->key, key, CMEK_SHA256_LEN);
+        memcpy(cache->scope, name, (size_t)n + 1);
+    }
+    return rc;
+}
+
 static int s_signature(const char *secret, const struct s_scope *scope,
-                       const struct cmek_buf *string_to_sign,
+                       const struct cmek_buf *string_to_sign, struct cmek_sigv4_key_cache *cache,
                        char out[CMEK_SIGV4_SIGNATURE_HEX_LEN + 1])
 {
     uint8_t key[CMEK_SHA256_LEN];
     uint8_t mac[CMEK_SHA256_LEN];
-    int rc = cmek_sigv4_signing_key(secret, scope->date, scope->region, scope->service, key);
+    int rc = s_scoped_key(secret, scope, cache, key);
     if (rc == CMEK_OK) {
         rc = cmek_hmac_sha256(key, sizeof(key), cmek_buf_cstr(string_to_sign), string_to_sign->len,
                               mac);
@@ -839,7 +868,7 @@ static int s_sign(const struct cmek_sigv4_request *req, const struct cmek_sigv4_
         rc = s_string_to_sign(&out->string_to_sign, amz_date, &scope, cr);
     }
     if (rc == CMEK_OK) {
-        rc = s_signature(opt->credentials->secret_access_key, &scope, &out->string_to_sign,
+        rc = s_signature(opt->credentials->secret_access_key, &scope, &out->string_to_sign, NULL,
                          out->signature);
     }
     if (rc) {
@@ -1424,7 +1453,8 @@ static int s_append_listed_headers(struct cmek_buf *out, const struct cmek_sigv4
 }
 
 static int s_verify_once(const struct cmek_sigv4_request *req, const struct cmek_sigv4_auth *auth,
-                         const char *secret, bool normalize_path, unsigned exclude, bool *match,
+                         const char *secret, struct cmek_sigv4_key_cache *cache,
+                         bool normalize_path, unsigned exclude, bool *match,
                          struct cmek_buf *canonical)
 {
     int rc = CMEK_OK;
@@ -1486,7 +1516,7 @@ static int s_verify_once(const struct cmek_sigv4_request *req, const struct cmek
         rc = s_string_to_sign(&sts, auth->amz_date, &scope, canonical);
     }
     if (rc == CMEK_OK) {
-        rc = s_signature(secret, &scope, &sts, signature);
+        rc = s_signature(secret, &scope, &sts, cache, signature);
     }
     if (rc) {
         goto done;
@@ -1503,6 +1533,15 @@ int cmek_sigv4_verify(const struct cmek_sigv4_request *req, const struct cmek_si
                       const char *secret_access_key, bool normalize_path, bool *match,
                       struct cmek_buf *canonical_out)
 {
+    return cmek_sigv4_verify_cached(req, auth, secret_access_key, NULL, normalize_path, match,
+                                    canonical_out);
+}
+
+int cmek_sigv4_verify_cached(const struct cmek_sigv4_request *req,
+                             const struct cmek_sigv4_auth *auth, const char *secret_access_key,
+                             struct cmek_sigv4_key_cache *cache, bool normalize_path, bool *match,
+                             struct cmek_buf *canonical_out)
+{
     int rc = CMEK_OK;
     struct cmek_buf canonical;
     struct cmek_buf retry;
@@ -1517,7 +1556,8 @@ int cmek_sigv4_verify(const struct cmek_sigv4_request *req, const struct cmek_si
         goto done;
     }
     unsigned exclude = auth->mode == CMEK_SIGV4_MODE_QUERY ? S_EXCLUDE_SIGNATURE : 0;
-    rc = s_verify_once(req, auth, secret_access_key, normalize_path, exclude, match, &canonical);
+    rc = s_verify_once(req, auth, secret_access_key, cache, normalize_path, exclude, match,
+                       &canonical);
     if (rc) {
         goto done;
     }
@@ -1528,8 +1568,8 @@ int cmek_sigv4_verify(const struct cmek_sigv4_request *req, const struct cmek_si
      * against the access key by the caller, so accepting it unsigned gives nothing away. */
     if (!*match && auth->mode == CMEK_SIGV4_MODE_QUERY &&
         s_query_has_param(req->query, s_qp_names[S_QP_TOKEN])) {
-        rc = s_verify_once(req, auth, secret_access_key, normalize_path, exclude | S_EXCLUDE_TOKEN,
-                           match, &retry);
+        rc = s_verify_once(req, auth, secret_access_key, cache, normalize_path,
+                           exclude | S_EXCLUDE_TOKEN, match, &retry);
         if (rc) {
             goto done;
         }

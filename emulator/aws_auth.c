@@ -62,41 +62,41 @@ static void s_copy_view(char *out, size_t cap, struct cmek_view v)
     out[n] = '\0';
 }
 
-/* "Signature expired: <req> is now earlier than <now - window> (<now> - 5 min.)" */
-static int s_check_skew(const struct emu_app *app, const struct cmek_sigv4_auth *auth,
-                        int64_t window_s, enum emu_aws_protocol proto, struct emu_aws_error *err)
+/* "Signature expired: <req> is now earlier than <now - window> (<now> - 5 min.)" and its
+ * "not yet current" twin. */
+static int s_skew_fail(enum emu_aws_protocol proto, enum s_failure f, time_t request_time,
+                       time_t now, int64_t window_s, struct emu_aws_error *err)
 {
-    time_t now = app->sys.wall_now(app->sys.ctx);
     char req_s[CMEK_AMZ_DATE_LEN + 1], edge_s[CMEK_AMZ_DATE_LEN + 1], now_s[CMEK_AMZ_DATE_LEN + 1];
-    cmek_time_format_amz(auth->request_time, req_s);
-    cmek_time_format_amz(now, now_s);
     char msg[256];
-    if (auth->mode == CMEK_SIGV4_MODE_QUERY) {
-        /* A presigned request is good from its date until X-Amz-Expires seconds later. */
-        if (now > auth->request_time + (time_t)auth->expires_s) {
-            return s_fail(proto, S_SIG_EXPIRED, err, "Request has expired");
-        }
-        if (auth->request_time > now + window_s) {
-            cmek_time_format_amz(now + window_s, edge_s);
-            snprintf(msg, sizeof(msg),
-                     "Signature not yet current: %s is still later than %s (%s + %lld min.)", req_s,
-                     edge_s, now_s, (long long)(window_s / 60));
-            return s_fail(proto, S_SIG_NOT_YET, err, msg);
-        }
-        return CMEK_OK;
-    }
-    if (auth->request_time < now - window_s) {
+    cmek_time_format_amz(request_time, req_s);
+    cmek_time_format_amz(now, now_s);
+    if (f == S_SIG_EXPIRED) {
         cmek_time_format_amz(now - window_s, edge_s);
         snprintf(msg, sizeof(msg), "Signature expired: %s is now earlier than %s (%s - %lld min.)",
                  req_s, edge_s, now_s, (long long)(window_s / 60));
-        return s_fail(proto, S_SIG_EXPIRED, err, msg);
-    }
-    if (auth->request_time > now + window_s) {
+    } else {
         cmek_time_format_amz(now + window_s, edge_s);
         snprintf(msg, sizeof(msg),
                  "Signature not yet current: %s is still later than %s (%s + %lld min.)", req_s,
                  edge_s, now_s, (long long)(window_s / 60));
-        return s_fail(proto, S_SIG_NOT_YET, err, msg);
+    }
+    return s_fail(proto, f, err, msg);
+}
+
+static int s_check_skew(const struct emu_app *app, const struct cmek_sigv4_auth *auth,
+                        int64_t window_s, enum emu_aws_protocol proto, struct emu_aws_error *err)
+{
+    time_t now = app->sys.wall_now(app->sys.ctx);
+    if (auth->mode == CMEK_SIGV4_MODE_QUERY && now > auth->request_time + (time_t)auth->expires_s) {
+        /* A presigned request is good from its date until X-Amz-Expires seconds later. */
+        return s_fail(proto, S_SIG_EXPIRED, err, "Request has expired");
+    }
+    if (auth->mode != CMEK_SIGV4_MODE_QUERY && auth->request_time < now - window_s) {
+        return s_skew_fail(proto, S_SIG_EXPIRED, auth->request_time, now, window_s, err);
+    }
+    if (auth->request_time > now + window_s) {
+        return s_skew_fail(proto, S_SIG_NOT_YET, auth->request_time, now, window_s, err);
     }
     return CMEK_OK;
 }
@@ -104,11 +104,12 @@ static int s_check_skew(const struct emu_app *app, const struct cmek_sigv4_auth 
 /* Finds the secret for the access key and fills caller's principal. */
 static int s_resolve_key(const struct emu_app *app, const struct cmek_sigv4_auth *auth,
                          enum emu_aws_protocol proto, struct emu_caller *caller,
-                         const char **secret, struct emu_aws_error *err)
+                         const char **secret, struct cmek_sigv4_key_cache **cache,
+                         struct emu_aws_error *err)
 {
     const struct emu_store *store = app->store;
     s_copy_view(caller->access_key_id, sizeof(caller->access_key_id), auth->access_key_id);
-    const struct emu_iam_access_key *key = emu_iam_access_key(&store->iam, caller->access_key_id);
+    struct emu_iam_access_key *key = emu_iam_access_key(&store->iam, caller->access_key_id);
     if (key != NULL) {
         const struct emu_iam_user *user =
             emu_iam_user_by_name(&store->iam, key->account, key->user_name);
@@ -117,6 +118,7 @@ static int s_resolve_key(const struct emu_app *app, const struct cmek_sigv4_auth
             return s_fail(proto, S_UNKNOWN_KEY, err, NULL);
         }
         *secret = key->secret;
+        *cache = &key->sigv4;
         caller->identity = &user->ident;
         caller->principal.type = EMU_PRINCIPAL_USER;
         caller->principal.account = user->ident.account;
@@ -127,7 +129,7 @@ static int s_resolve_key(const struct emu_app *app, const struct cmek_sigv4_auth
         caller->principal.arn = caller->arn;
         return CMEK_OK;
     }
-    const struct emu_sts_session *s = emu_sts_find(&store->sts, caller->access_key_id);
+    struct emu_sts_session *s = emu_sts_find(&store->sts, caller->access_key_id);
     if (s == NULL || auth->session_token.len == 0 ||
         !cmek_consttime_eq_view(auth->session_token, s->token)) {
         return s_fail(proto, S_UNKNOWN_KEY, err, NULL);
@@ -136,6 +138,7 @@ static int s_resolve_key(const struct emu_app *app, const struct cmek_sigv4_auth
         return s_fail(proto, S_EXPIRED_TOKEN, err, NULL);
     }
     *secret = s->secret;
+    *cache = &s->sigv4;
     const struct emu_iam_role *role = emu_iam_role_by_id(&store->iam, s->role_id);
     caller->identity = role != NULL ? &role->ident : NULL;
     caller->session = s;
@@ -194,12 +197,13 @@ int emu_aws_authenticate(const struct emu_app *app, const struct emu_request *re
         goto done;
     }
     const char *secret = NULL;
-    rc = s_resolve_key(app, &auth, proto, caller, &secret, err);
+    struct cmek_sigv4_key_cache *cache = NULL;
+    rc = s_resolve_key(app, &auth, proto, caller, &secret, &cache, err);
     if (rc) {
         goto done;
     }
     bool match = false;
-    rc = cmek_sigv4_verify(&sreq, &auth, secret, true, &match, NULL);
+    rc = cmek_sigv4_verify_cached(&sreq, &auth, secret, cache, true, &match, NULL);
     if (rc || !match) {
         emu_log(app, EMU_LOG_DEBUG, "signature mismatch for %s", caller->access_key_id);
         rc = s_fail(proto, S_BAD_SIGNATURE, err, NULL);

@@ -143,6 +143,7 @@ void emu_iam_access_key_destroy(struct emu_iam_access_key *key)
     if (key == NULL) {
         return;
     }
+    cmek_sigv4_key_cache_clean_up(&key->sigv4);
     free(key->id);
     if (key->secret != NULL) {
         cmek_cleanse_str(key->secret);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cmek/buf.h"
+#include "cmek/sigv4.h"
 #include "cmek/vec.h"
 #include "policy.h"
 
@@ -53,8 +54,9 @@ struct emu_iam_role {
 };
 
 struct emu_iam_access_key {
-    char *id;     /* AKIA... */
-    char *secret; /* never logged */
+    char *id;                          /* AKIA... */
+    char *secret;                      /* never logged */
+    struct cmek_sigv4_key_cache sigv4; /* derived signing key, for the verifier */
     char *account;
     char *user_name;
     bool active;

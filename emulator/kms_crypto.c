@@ -446,7 +446,7 @@ int emu_kms_blob_seal(const struct emu_app *app, const char *account, const char
     }
     int out_len = 0;
     int final_len = 0;
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+    if (EVP_EncryptInit_ex(ctx, cmek_cipher_aes256gcm(), NULL, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, S_NONCE_LEN, NULL) != 1 ||
         EVP_EncryptInit_ex(ctx, NULL, NULL, material->bytes, nonce) != 1 ||
         EVP_EncryptUpdate(ctx, NULL, &out_len, (const unsigned char *)blob.data, (int)header_len) !=
@@ -530,7 +530,7 @@ int emu_kms_blob_open(const uint8_t *blob, size_t blob_len, const struct emu_kms
     }
     int out_len = 0;
     int final_len = 0;
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+    if (EVP_DecryptInit_ex(ctx, cmek_cipher_aes256gcm(), NULL, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, S_NONCE_LEN, NULL) != 1 ||
         EVP_DecryptInit_ex(ctx, NULL, NULL, material->bytes, nonce) != 1 ||
         EVP_DecryptUpdate(ctx, NULL, &out_len, blob, (int)header_len) != 1 ||

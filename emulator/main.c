@@ -29,7 +29,7 @@ static void s_usage(FILE *out)
             "  --print-world          print the world as JSON and exit\n"
             "  --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr\n"
             "  --max-body-bytes N     refuse larger request bodies with 413 (default %u)\n"
-            "  --threads N            request threads (default 4)\n"
+            "  --threads N            request threads (default 1: requests are serialized)\n"
             "  --help                 this text\n"
             "  --version              the version\n",
             EMU_DEFAULT_MAX_BODY_BYTES);

@@ -263,12 +263,25 @@ int emu_server_start(struct emu_app *app, const char *listen, struct emu_server 
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) {
         flags |= MHD_USE_EPOLL;
     }
-    server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, s_answer, server, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg.threads, MHD_OPTION_URI_LOG_CALLBACK,
-        s_uri_logger, server, MHD_OPTION_NOTIFY_COMPLETED, s_completed, server,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)S_CONNECTION_TIMEOUT_S,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, server, MHD_OPTION_END);
+    /* A pool of one is no pool: the option is left out and libmicrohttpd serves from its
+     * one polling thread. Options that take a function pass it through the integer slot, as
+     * libmicrohttpd's MHD_OPTION_ARRAY documents. */
+    struct MHD_OptionItem opts[8];
+    size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr};
+    if (app->cfg.threads > 1) {
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)app->cfg.threads, NULL};
+    }
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)s_uri_logger, server};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s_completed, server};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        (intptr_t)S_CONNECTION_TIMEOUT_S, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)s_mhd_log, server};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, s_answer, server, MHD_OPTION_ARRAY,
+                                      opts, MHD_OPTION_END);
     bool v6 = ai->ai_family == AF_INET6;
     freeaddrinfo(ai);
     if (server->daemon == NULL) {

@@ -17,6 +17,7 @@ void emu_sts_session_destroy(struct emu_sts_session *s)
     }
     cmek_cleanse_str(s->secret);
     cmek_cleanse_str(s->token);
+    cmek_sigv4_key_cache_clean_up(&s->sigv4);
     free(s->access_key_id);
     free(s->secret);
     free(s->token);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "cmek/sigv4.h"
 #include "cmek/vec.h"
 #include "policy.h"
 
@@ -17,12 +18,13 @@
 #define EMU_STS_MAX_SESSIONS 65536
 
 struct emu_sts_session {
-    char *access_key_id; /* ASIA... */
-    char *secret;        /* never logged */
-    char *token;         /* never logged */
-    char *account;       /* the role's account */
-    char *role_id;       /* AROA... at the time of AssumeRole */
-    char *role_arn;      /* with path */
+    char *access_key_id;               /* ASIA... */
+    char *secret;                      /* never logged */
+    char *token;                       /* never logged */
+    struct cmek_sigv4_key_cache sigv4; /* derived signing key, for the verifier */
+    char *account;                     /* the role's account */
+    char *role_id;                     /* AROA... at the time of AssumeRole */
+    char *role_arn;                    /* with path */
     char *role_name;
     char *session_name;
     char *arn;                         /* arn:aws:sts::A:assumed-role/ROLE/SESSION */

@@ -1400,3 +1400,58 @@ Test(sigv4, uri_encode_keeps_unreserved_and_optionally_slash)
     cr_assert_str_eq(cmek_buf_cstr(&out), "a%20b%2Fc~-_.%C3%A9%2B%3D%25");
     cmek_buf_clean_up(&out);
 }
+
+/* The signing-key cache gives the same verdicts as deriving every time, keeps the key of the
+ * last scope it saw, and derives again when the scope changes. */
+Test(sigv4, verify_cached_matches_uncached_and_follows_the_scope)
+{
+    struct cmek_http_header hh[] = {
+        {cmek_view_from_cstr("Host"), cmek_view_from_cstr("127.0.0.1:4566")},
+    };
+    struct cmek_sigv4_request req = {cmek_view_from_cstr("POST"),
+                                     cmek_view_from_cstr("/"),
+                                     cmek_view_from_cstr(""),
+                                     hh,
+                                     1,
+                                     cmek_view_from_cstr("Action=GetCallerIdentity")};
+    struct cmek_sigv4_credentials creds = {"AKIDEXAMPLE", "secret-one", NULL};
+    struct cmek_sigv4_key_cache cache;
+    memset(&cache, 0, sizeof(cache));
+    const char *regions[] = {"us-east-1", "us-east-1", "eu-west-1"};
+    for (int i = 0; i < 3; i++) {
+        struct cmek_sigv4_sign_options opt = {.credentials = &creds,
+                                              .region = regions[i],
+                                              .service = "sts",
+                                              .when = 1440938160,
+                                              .normalize_path = true};
+        struct cmek_sigv4_signed out;
+        cmek_sigv4_signed_init(&out);
+        cr_assert_eq(cmek_sigv4_sign_headers(&req, &opt, &out), 0);
+        struct cmek_http_header signed_h[] = {
+            hh[0],
+            {cmek_view_from_cstr("X-Amz-Date"), cmek_view_from_cstr(out.amz_date)},
+            {cmek_view_from_cstr("Authorization"),
+             cmek_view_from_cstr(cmek_buf_cstr(&out.authorization))},
+        };
+        struct cmek_sigv4_request sent = req;
+        sent.headers = signed_h;
+        sent.n_headers = 3;
+        struct cmek_sigv4_auth auth;
+        cmek_sigv4_auth_init(&auth);
+        const char *why = NULL;
+        cr_assert_eq(cmek_sigv4_parse(&sent, &auth, &why), 0, "%s", why);
+        bool cached = false, plain = false;
+        cr_assert_eq(
+            cmek_sigv4_verify_cached(&sent, &auth, "secret-one", &cache, true, &cached, NULL), 0);
+        cr_assert_eq(cmek_sigv4_verify(&sent, &auth, "secret-one", true, &plain, NULL), 0);
+        cr_assert(cached && plain, "row %d", i);
+        char want[64];
+        snprintf(want, sizeof(want), "20150830/%s/sts", regions[i]);
+        cr_assert_str_eq(cache.scope, want);
+        cr_assert_eq(cmek_sigv4_verify(&sent, &auth, "secret-two", true, &plain, NULL), 0);
+        cr_assert_not(plain);
+        cmek_sigv4_auth_clean_up(&auth);
+        cmek_sigv4_signed_clean_up(&out);
+    }
+    cmek_sigv4_key_cache_clean_up(&cache);
+}

@@ -25,6 +25,9 @@ int cmek_hex_value(char c);
 bool cmek_consttime_eq(const void *a, size_t a_len, const void *b, size_t b_len);
 /* Constant-time comparison of a view with a C string. */
 bool cmek_consttime_eq_view(struct cmek_view a, const char *b);
+/* AES-256-GCM, fetched once per process (an OpenSSL 3 EVP_CIPHER; borrowed, never freed). */
+struct evp_cipher_st;
+const struct evp_cipher_st *cmek_cipher_aes256gcm(void);
 /* Appends standard base64 (with padding) of in to out. */
 CMEK_WUR int cmek_base64_encode(const void *in, size_t len, struct cmek_buf *out);
 /* Decodes strict standard base64 (padding required, no whitespace) into out.

@@ -146,6 +146,23 @@ CMEK_WUR int cmek_sigv4_verify(const struct cmek_sigv4_request *req,
                                const struct cmek_sigv4_auth *auth, const char *secret_access_key,
                                bool normalize_path, bool *match, struct cmek_buf *canonical_out);
 
+/* The derived signing key of one credential for one scope (date/region/service), kept by
+ * the caller next to the secret so a verifier that sees the same credential many times a
+ * day derives it once (4 of the 5 HMACs per request). Owned by the caller, who also
+ * serializes access to it; wipe it with cmek_sigv4_key_cache_clean_up. */
+struct cmek_sigv4_key_cache {
+    char scope[160]; /* "date/region/service"; "" when empty */
+    uint8_t key[32];
+};
+void cmek_sigv4_key_cache_clean_up(struct cmek_sigv4_key_cache *cache);
+
+/* cmek_sigv4_verify, with the signing key taken from (or stored into) cache. */
+CMEK_WUR int cmek_sigv4_verify_cached(const struct cmek_sigv4_request *req,
+                                      const struct cmek_sigv4_auth *auth,
+                                      const char *secret_access_key,
+                                      struct cmek_sigv4_key_cache *cache, bool normalize_path,
+                                      bool *match, struct cmek_buf *canonical_out);
+
 /* Building blocks, exposed for the test suite and for the client. */
 CMEK_WUR int cmek_sigv4_signing_key(const char *secret_access_key, struct cmek_view date,
                                     struct cmek_view region, struct cmek_view service,

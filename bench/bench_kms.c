@@ -1,0 +1,523 @@
+/* bench_kms: the KMS performance figures of cmek-emulator, against a bare libmicrohttpd
+ * baseline measured in the same run.
+ *
+ *   bench_kms EMULATOR BARE_MHD [seconds-per-phase] [connections]
+ *
+ * 1. Startup: the emulator is started 20 times; the time until its URL line is on stdout.
+ * 2. Baseline: bare_mhd (the same libmicrohttpd set-up answering a fixed 200) under N
+ *    keep-alive connections (default 32) replaying one request.
+ * 3. The CockroachDB CMEK set-up: the customer's role trusting 999988887777 with the org id,
+ *    a key with the crdb-cmek-kms statement, a session of the role. Then Encrypt and Decrypt
+ *    as that session (SigV4 verified, key policy evaluated per request) under N connections,
+ *    with 10 keys in the region and again with 100,000.
+ * Each client replays one request signed once (valid for KMS's 5-minute window), so the
+ * load generator's own cost is the same for the baseline and the emulator. Figures only:
+ * nothing here passes or fails on speed. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmek/buf.h"
+#include "cmek/crypto.h"
+#include "cmek/sigv4.h"
+
+#define S_ORG         "9d7b6c1e-4f2a-4b8e-9a35-2f1c0e8d7a61"
+#define S_MAX_CLIENTS 128
+
+struct s_creds {
+    char akid[64];
+    char secret[64];
+    char token[1024];
+};
+
+struct s_req {
+    char url[256];
+    struct curl_slist *headers;
+    char *body;
+};
+
+static double s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static pid_t s_spawn(const char *path, bool is_emulator, char *url, size_t cap, double *ready_ms)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        return -1;
+    }
+    double t0 = s_now_ms();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        if (is_emulator) {
+            execl(path, path, "--listen", "127.0.0.1:0", "--log-level", "error", (char *)NULL);
+        } else {
+            execl(path, path, (char *)NULL);
+        }
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    char c;
+    while (n + 1 < cap && read(fds[0], &c, 1) == 1 && c != '\n') {
+        url[n++] = c;
+    }
+    url[n] = '\0';
+    *ready_ms = s_now_ms() - t0;
+    close(fds[0]);
+    return n > 0 ? pid : -1;
+}
+
+static void s_stop(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+/* Builds a signed POST to url for service; target NULL for Query services. */
+static void s_prepare(struct s_req *r, const char *url, const char *service, const char *target,
+                      const struct s_creds *c, const char *body)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->url, sizeof(r->url), "%s/", url);
+    const char *host = strstr(url, "://") + 3;
+    const char *ct =
+        target ? "application/x-amz-json-1.1" : "application/x-www-form-urlencoded; charset=utf-8";
+    struct cmek_http_header hh[3] = {
+        {cmek_view_from_cstr("Content-Type"), cmek_view_from_cstr(ct)},
+        {cmek_view_from_cstr("Host"), cmek_view_from_cstr(host)},
+        {cmek_view_from_cstr("X-Amz-Target"), cmek_view_from_cstr(target ? target : "")},
+    };
+    struct cmek_sigv4_request req = {cmek_view_from_cstr("POST"),
+                                     cmek_view_from_cstr("/"),
+                                     cmek_view_from_cstr(""),
+                                     hh,
+                                     target ? 3u : 2u,
+                                     cmek_view_from_cstr(body)};
+    struct cmek_sigv4_credentials cr = {c->akid, c->secret, c->token[0] ? c->token : NULL};
+    struct cmek_sigv4_sign_options opt = {.credentials = &cr,
+                                          .region = "us-east-1",
+                                          .service = service,
+                                          .when = time(NULL),
+                                          .normalize_path = true};
+    struct cmek_sigv4_signed out;
+    cmek_sigv4_signed_init(&out);
+    if (cmek_sigv4_sign_headers(&req, &opt, &out) != 0) {
+        fprintf(stderr, "signing failed\n");
+        exit(1);
+    }
+    char line[2048];
+    snprintf(line, sizeof(line), "Content-Type: %s", ct);
+    r->headers = curl_slist_append(r->headers, line);
+    if (target) {
+        snprintf(line, sizeof(line), "X-Amz-Target: %s", target);
+        r->headers = curl_slist_append(r->headers, line);
+    }
+    snprintf(line, sizeof(line), "X-Amz-Date: %s", out.amz_date);
+    r->headers = curl_slist_append(r->headers, line);
+    if (c->token[0]) {
+        snprintf(line, sizeof(line), "X-Amz-Security-Token: %s", c->token);
+        r->headers = curl_slist_append(r->headers, line);
+    }
+    snprintf(line, sizeof(line), "Authorization: %s", cmek_buf_cstr(&out.authorization));
+    r->headers = curl_slist_append(r->headers, line);
+    r->body = strdup(body);
+    cmek_sigv4_signed_clean_up(&out);
+}
+
+static void s_release(struct s_req *r)
+{
+    curl_slist_free_all(r->headers);
+    free(r->body);
+}
+
+static size_t s_sink(char *p, size_t s, size_t n, void *ud)
+{
+    struct cmek_buf *b = ud;
+    if (b != NULL && cmek_buf_append(b, p, s * n) != CMEK_OK) {
+        return 0;
+    }
+    return s * n;
+}
+
+static long s_send(CURL *c, const struct s_req *r, struct cmek_buf *out)
+{
+    curl_easy_setopt(c, CURLOPT_URL, r->url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    }
+    return status;
+}
+
+/* One signed call for the set-up; exits on failure. */
+static void s_call(const char *url, const char *service, const char *target,
+                   const struct s_creds *c, const char *body, struct cmek_buf *out)
+{
+    struct s_req r;
+    s_prepare(&r, url, service, target, c, body);
+    CURL *h = curl_easy_init();
+    cmek_buf_reset(out);
+    long status = s_send(h, &r, out);
+    curl_easy_cleanup(h);
+    s_release(&r);
+    if (status != 200) {
+        fprintf(stderr, "set-up call %s failed: %ld %s\n", target ? target : body, status,
+                cmek_buf_cstr(out));
+        exit(1);
+    }
+}
+
+static void s_xml(const char *xml, const char *tag, char *out, size_t cap)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    const char *a = strstr(xml, open);
+    const char *b = a ? strstr(a, close) : NULL;
+    size_t n = a && b ? (size_t)(b - a - strlen(open)) : 0;
+    n = n < cap - 1 ? n : cap - 1;
+    memcpy(out, a ? a + strlen(open) : "", n);
+    out[n] = '\0';
+}
+
+struct s_load {
+    const struct s_req *req;
+    double until_ms;
+    double *lat;
+    size_t cap;
+    size_t n;
+    size_t errors;
+};
+
+static void *s_client(void *arg)
+{
+    struct s_load *l = arg;
+    CURL *c = curl_easy_init();
+    while (s_now_ms() < l->until_ms) {
+        double t0 = s_now_ms();
+        long status = s_send(c, l->req, NULL);
+        double dt = s_now_ms() - t0;
+        if (status != 200) {
+            l->errors++;
+        } else if (l->n < l->cap) {
+            l->lat[l->n++] = dt;
+        }
+    }
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct s_result {
+    double rps, p50, p99;
+    size_t errors;
+};
+
+static struct s_result s_run_wrk(const struct s_req *req, int clients, double seconds);
+static bool s_have_wrk(void);
+
+static struct s_result s_run(const struct s_req *req, int clients, double seconds)
+{
+    if (s_have_wrk()) {
+        return s_run_wrk(req, clients, seconds);
+    }
+    pthread_t th[S_MAX_CLIENTS];
+    struct s_load loads[S_MAX_CLIENTS];
+    size_t cap = 2000000;
+    double start = s_now_ms();
+    for (int i = 0; i < clients; i++) {
+        loads[i] =
+            (struct s_load){req, start + seconds * 1e3, malloc(cap * sizeof(double)), cap, 0, 0};
+        pthread_create(&th[i], NULL, s_client, &loads[i]);
+    }
+    size_t total = 0, errors = 0;
+    for (int i = 0; i < clients; i++) {
+        pthread_join(th[i], NULL);
+        total += loads[i].n;
+        errors += loads[i].errors;
+    }
+    double elapsed = s_now_ms() - start;
+    double *all = malloc((total ? total : 1) * sizeof(double));
+    size_t k = 0;
+    for (int i = 0; i < clients; i++) {
+        memcpy(all + k, loads[i].lat, loads[i].n * sizeof(double));
+        k += loads[i].n;
+        free(loads[i].lat);
+    }
+    qsort(all, total, sizeof(double), s_cmp);
+    struct s_result r = {total / (elapsed / 1e3), total ? all[total / 2] : 0,
+                         total ? all[total * 99 / 100] : 0, errors};
+    free(all);
+    return r;
+}
+
+/* With wrk installed, the load comes from wrk (event-driven, 2 threads): a generator of 32
+ * blocking client threads competes with the server for this machine's 2 cores and measures
+ * itself as much as the server. The pre-signed request goes into a Lua script. */
+static bool s_have_wrk(void)
+{
+    return access("/usr/bin/wrk", X_OK) == 0 && getenv("BENCH_NO_WRK") == NULL;
+}
+
+static struct s_result s_run_wrk(const struct s_req *req, int clients, double seconds)
+{
+    struct s_result r = {0, 0, 0, 0};
+    char script[] = "/tmp/bench_kms_XXXXXX";
+    int fd = mkstemp(script);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        return r;
+    }
+    fprintf(f, "wrk.method = \"POST\"\nwrk.body = [==[%s]==]\n", req->body);
+    for (const struct curl_slist *h = req->headers; h != NULL; h = h->next) {
+        const char *colon = strchr(h->data, ':');
+        if (colon != NULL) {
+            fprintf(f, "wrk.headers[ [==[%.*s]==] ] = [==[%s]==]\n", (int)(colon - h->data),
+                    h->data, colon + 2);
+        }
+    }
+    fprintf(f, "function response(status, headers, body)\n"
+               "  if status ~= 200 then errors = (errors or 0) + 1 end\nend\n"
+               "function done(summary, latency, requests)\n"
+               "  io.write(string.format(\"RESULT %%d %%d %%.3f %%.3f %%.3f\\n\", summary.requests,"
+               " summary.errors.status, summary.duration / 1e6, latency:percentile(50) / 1e3,"
+               " latency:percentile(99) / 1e3))\nend\n");
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "wrk -t2 -c%d -d%.0fs -s %s %s 2>&1", clients, seconds, script,
+             req->url);
+    FILE *p = popen(cmd, "r");
+    char line[512];
+    while (p != NULL && fgets(line, sizeof(line), p) != NULL) {
+        unsigned long long n, errors;
+        double dur, p50, p99;
+        if (strncmp(line, "RESULT ", 7) == 0) {
+            char *end = line + 7;
+            n = strtoull(end, &end, 10);
+            errors = strtoull(end, &end, 10);
+            dur = strtod(end, &end);
+            p50 = strtod(end, &end);
+            p99 = strtod(end, &end);
+            r.rps = (double)(n - errors) / dur;
+            r.p50 = p50;
+            r.p99 = p99;
+            r.errors = (size_t)errors;
+        }
+    }
+    if (p != NULL) {
+        pclose(p);
+    }
+    unlink(script);
+    return r;
+}
+
+static long s_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kb = strtol(line + 6, NULL, 10);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return kb;
+}
+
+struct s_fill {
+    const struct s_req *req;
+    int n;
+    int failures;
+};
+
+static void *s_filler(void *arg)
+{
+    struct s_fill *f = arg;
+    CURL *c = curl_easy_init();
+    for (int i = 0; i < f->n; i++) {
+        if (s_send(c, f->req, NULL) != 200) {
+            f->failures++;
+        }
+    }
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* Creates keys until the region holds total, replaying one signed CreateKey from several
+ * clients. */
+static void s_fill_keys(const char *url, const struct s_creds *admin, int have, int total,
+                        int clients)
+{
+    struct s_req r;
+    s_prepare(&r, url, "kms", "TrentService.CreateKey", admin, "{\"Description\":\"filler\"}");
+    int need = total - have;
+    int workers = clients < 8 ? clients : 8;
+    struct s_fill fills[8];
+    pthread_t th[8];
+    for (int i = 0; i < workers; i++) {
+        fills[i] = (struct s_fill){&r, need / workers + (i < need % workers ? 1 : 0), 0};
+        pthread_create(&th[i], NULL, s_filler, &fills[i]);
+    }
+    int failures = 0;
+    for (int i = 0; i < workers; i++) {
+        pthread_join(th[i], NULL);
+        failures += fills[i].failures;
+    }
+    s_release(&r);
+    if (failures > 0) {
+        fprintf(stderr, "%d CreateKey calls failed while filling\n", failures);
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_kms EMULATOR BARE_MHD [seconds] [connections]\n");
+        return 2;
+    }
+    double seconds = argc > 3 ? strtod(argv[3], NULL) : 5.0;
+    int clients = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 32;
+    if (clients < 1 || clients > S_MAX_CLIENTS || seconds <= 0) {
+        fprintf(stderr, "connections 1..%d, seconds > 0\n", S_MAX_CLIENTS);
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char url[128];
+    double ready, worst = 0, ready_ms[20];
+    for (int i = 0; i < 20; i++) {
+        pid_t p = s_spawn(argv[1], true, url, sizeof(url), &ready);
+        if (p < 0) {
+            fprintf(stderr, "cannot start %s\n", argv[1]);
+            return 1;
+        }
+        ready_ms[i] = ready;
+        worst = ready > worst ? ready : worst;
+        s_stop(p);
+    }
+    qsort(ready_ms, 20, sizeof(double), s_cmp);
+    printf("load generator: %s\n",
+           s_have_wrk() ? "wrk, 2 threads" : "libcurl, one thread per connection");
+    printf("startup: URL printed after %.1f ms median, %.1f ms worst (20 starts)\n", ready_ms[10],
+           worst);
+
+    pid_t bare = s_spawn(argv[2], false, url, sizeof(url), &ready);
+    /* The baseline ignores the signature; the request is signed only so it has the same
+     * size and headers as the emulator's. */
+    struct s_creds none = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
+    struct s_req bare_req;
+    s_prepare(&bare_req, url, "kms", "TrentService.Encrypt", &none, "{}");
+    struct s_result base = s_run(&bare_req, clients, seconds);
+    s_release(&bare_req);
+    s_stop(bare);
+    printf("baseline: bare libmicrohttpd fixed 200: %.0f req/s, p50 %.3f ms, p99 %.3f ms "
+           "(%d connections, %.0f s)\n",
+           base.rps, base.p50, base.p99, clients, seconds);
+
+    pid_t emu = s_spawn(argv[1], true, url, sizeof(url), &ready);
+    struct s_creds admin = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
+    struct s_creds crdb = {"AKIAI44QH8DHBEXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", ""};
+    struct cmek_buf out;
+    cmek_buf_init(&out, 1 << 20);
+    s_call(url, "iam", NULL, &admin,
+           "Action=CreateRole&Version=2010-05-08&RoleName=crdb-cmek-role&AssumeRolePolicyDocument="
+           "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow"
+           "%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A999988887777%3Aroot%22"
+           "%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%2C%22Condition%22%3A%7B%22StringEquals%22"
+           "%3A%7B%22sts%3AExternalId%22%3A%22" S_ORG "%22%7D%7D%7D%5D%7D",
+           &out);
+    json_t *policy = json_pack(
+        "{s:s,s:[{s:s,s:{s:s},s:s,s:s},{s:s,s:{s:s},s:[sssss],s:s}]}", "Version", "2012-10-17",
+        "Statement", "Effect", "Allow", "Principal", "AWS", "arn:aws:iam::111122223333:root",
+        "Action", "kms:*", "Resource", "*", "Effect", "Allow", "Principal", "AWS",
+        "arn:aws:iam::111122223333:role/crdb-cmek-role", "Action", "kms:Encrypt", "kms:Decrypt",
+        "kms:GenerateDataKey*", "kms:DescribeKey", "kms:ReEncrypt*", "Resource", "*");
+    char *policy_text = json_dumps(policy, JSON_COMPACT);
+    json_t *create = json_pack("{s:s}", "Policy", policy_text);
+    char *create_text = json_dumps(create, JSON_COMPACT);
+    s_call(url, "kms", "TrentService.CreateKey", &admin, create_text, &out);
+    json_t *created = json_loads(cmek_buf_cstr(&out), 0, NULL);
+    char key_arn[256];
+    snprintf(key_arn, sizeof(key_arn), "%s",
+             json_string_value(json_object_get(json_object_get(created, "KeyMetadata"), "Arn")));
+    json_decref(created);
+    free(policy_text);
+    free(create_text);
+    json_decref(policy);
+    json_decref(create);
+    s_call(url, "sts", NULL, &crdb,
+           "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole"
+           "%2Fcrdb-cmek-role&RoleSessionName=bench&ExternalId=" S_ORG,
+           &out);
+    struct s_creds session;
+    s_xml(cmek_buf_cstr(&out), "AccessKeyId", session.akid, sizeof(session.akid));
+    s_xml(cmek_buf_cstr(&out), "SecretAccessKey", session.secret, sizeof(session.secret));
+    s_xml(cmek_buf_cstr(&out), "SessionToken", session.token, sizeof(session.token));
+    char enc_body[512];
+    snprintf(enc_body, sizeof(enc_body),
+             "{\"KeyId\":\"%s\",\"Plaintext\":\"Y3VzdG9tZXIgZGF0YSBlbmNyeXB0ZWQgd2l0aCB0aGUgQ01FS"
+             "yBvZiB0aGUgY2x1c3Rlcg==\"}",
+             key_arn);
+    s_call(url, "kms", "TrentService.Encrypt", &session, enc_body, &out);
+    json_t *enc = json_loads(cmek_buf_cstr(&out), 0, NULL);
+    char dec_body[1024];
+    snprintf(dec_body, sizeof(dec_body), "{\"CiphertextBlob\":\"%s\"}",
+             json_string_value(json_object_get(enc, "CiphertextBlob")));
+    json_decref(enc);
+
+    int have = 1;
+    const int sizes[] = {10, 100000};
+    for (size_t s = 0; s < 2; s++) {
+        double t0 = s_now_ms();
+        s_fill_keys(url, &admin, have, sizes[s], clients);
+        double fill_ms = s_now_ms() - t0;
+        have = sizes[s];
+        printf("keys in the region: %d (created %d in %.1f s), emulator RSS %ld kB\n", have,
+               sizes[s] - (s == 0 ? 1 : sizes[0]), fill_ms / 1e3, s_rss_kb(emu));
+        struct s_req e, d;
+        s_prepare(&e, url, "kms", "TrentService.Encrypt", &session, enc_body);
+        s_prepare(&d, url, "kms", "TrentService.Decrypt", &session, dec_body);
+        struct s_result re = s_run(&e, clients, seconds);
+        struct s_result rd = s_run(&d, clients, seconds);
+        printf("  Encrypt: %.0f req/s (%.0f%% of baseline), p50 %.3f ms, p99 %.3f ms, errors %zu\n",
+               re.rps, 100.0 * re.rps / base.rps, re.p50, re.p99, re.errors);
+        printf("  Decrypt: %.0f req/s (%.0f%% of baseline), p50 %.3f ms, p99 %.3f ms, errors %zu\n",
+               rd.rps, 100.0 * rd.rps / base.rps, rd.p50, rd.p99, rd.errors);
+        s_release(&e);
+        s_release(&d);
+    }
+    printf("targets (issue): >= 60%% of baseline, p99 < 2 ms, startup < 50 ms\n");
+    cmek_buf_clean_up(&out);
+    s_stop(emu);
+    curl_global_cleanup();
+    return 0;
+}
