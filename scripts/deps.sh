@@ -11,8 +11,9 @@ if [[ "$kind" == test ]]; then
     # The conformance tests drive the real AWS CLI; Debian's is the fallback when none is
     # installed (a pip-installed aws on PATH is used as it is).
     command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
-    python3 -c 'import boto3' 2>/dev/null || /usr/bin/python3 -c 'import boto3' 2>/dev/null ||
-        pkgs+=(python3-boto3)
+    python3 -c 'import boto3, cryptography' 2>/dev/null ||
+        /usr/bin/python3 -c 'import boto3, cryptography' 2>/dev/null ||
+        pkgs+=(python3-boto3 python3-cryptography)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Conformance: unmodified boto3 against cmek-emulator (IAM, STS, and KMS's SigV4 front door).
+"""Conformance: unmodified boto3 against cmek-emulator (IAM, STS and KMS).
 
 usage: boto3_check.py --emulator PATH | --url URL
 Prints a line per check and "N passed, N failed"; exits 1 on any failure."""
@@ -101,9 +101,95 @@ def run(url):
     code, msg, status = error_of(kms.list_keys)
     check("kms with an unknown key: UnrecognizedClientException 400",
           (code, status) == ("UnrecognizedClientException", 400), (code, msg, status))
+    run_kms(url, c)
     other_region = client(url, "sts", *CUSTOMER, region="eu-west-1")
     check("a client in another region signs its own scope and is accepted",
           other_region.get_caller_identity()["Arn"] == "arn:aws:iam::111122223333:user/admin")
+
+
+def run_kms(url, session_creds):
+    """The CMEK key flow through boto3: the key with the crdb-cmek-kms statement, the role
+    session's allowed and denied calls, aliases, rotation, multi-Region keys and import."""
+    kms = client(url, "kms", *CUSTOMER)
+    role = "arn:aws:iam::111122223333:role/crdb-cmek-role"
+    admin_stmt = {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                  "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
+                  "Resource": "*"}
+    cmek_stmt = {"Sid": "crdb-cmek-kms", "Effect": "Allow", "Principal": {"AWS": role},
+                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*",
+                            "kms:DescribeKey", "kms:ReEncrypt*"], "Resource": "*"}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [admin_stmt, cmek_stmt]})
+    md = kms.create_key(Description="crdb cmek", Policy=policy)["KeyMetadata"]
+    check("create_key: Enabled, SYMMETRIC_DEFAULT, CreationDate parsed as a datetime",
+          md["KeyState"] == "Enabled" and md["KeySpec"] == "SYMMETRIC_DEFAULT" and
+          hasattr(md["CreationDate"], "year"), md)
+    arn = md["Arn"]
+    kms.create_alias(AliasName="alias/crdb-cmek", TargetKeyId=md["KeyId"])
+    check("describe_key through the alias", kms.describe_key(KeyId="alias/crdb-cmek")
+          ["KeyMetadata"]["Arn"] == arn)
+    sk = client(url, "kms", session_creds["AccessKeyId"], session_creds["SecretAccessKey"],
+                session_creds["SessionToken"])
+    blob = sk.encrypt(KeyId=arn, Plaintext=b"customer data",
+                      EncryptionContext={"cluster": "cmek-drill"})["CiphertextBlob"]
+    out = sk.decrypt(CiphertextBlob=blob, EncryptionContext={"cluster": "cmek-drill"})
+    check("session encrypts and decrypts with an encryption context",
+          out["Plaintext"] == b"customer data" and out["KeyId"] == arn, out)
+    code, msg, status = error_of(sk.decrypt, CiphertextBlob=blob,
+                                 EncryptionContext={"cluster": "other"})
+    check("another encryption context: InvalidCiphertextException",
+          (code, status) == ("InvalidCiphertextException", 400), (code, msg, status))
+    dk = sk.generate_data_key(KeyId=arn, KeySpec="AES_256")
+    check("session generates a 32-byte data key", len(dk["Plaintext"]) == 32)
+    code, msg, status = error_of(sk.disable_key, KeyId=arn)
+    check("session may not disable the key", code == "AccessDeniedException" and
+          "kms:DisableKey" in msg, (code, msg))
+    kms.put_key_policy(KeyId=arn, PolicyName="default",
+                       Policy=json.dumps({"Version": "2012-10-17", "Statement": [admin_stmt]}))
+    code, msg, status = error_of(sk.decrypt, CiphertextBlob=blob,
+                                 EncryptionContext={"cluster": "cmek-drill"})
+    check("revoked by the key policy: AccessDeniedException on the next call",
+          code == "AccessDeniedException", (code, msg))
+    kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=policy)
+    check("restored: the old ciphertext decrypts again",
+          sk.decrypt(CiphertextBlob=blob, EncryptionContext={"cluster": "cmek-drill"})
+          ["Plaintext"] == b"customer data")
+    kms.rotate_key_on_demand(KeyId=arn)
+    rotations = kms.list_key_rotations(KeyId=arn)["Rotations"]
+    check("rotate_key_on_demand is listed and old data still decrypts",
+          len(rotations) == 1 and rotations[0]["RotationType"] == "ON_DEMAND" and
+          kms.decrypt(CiphertextBlob=blob, EncryptionContext={"cluster": "cmek-drill"})
+          ["Plaintext"] == b"customer data", rotations)
+    mrk = kms.create_key(MultiRegion=True)["KeyMetadata"]
+    rep = kms.replicate_key(KeyId=mrk["KeyId"], ReplicaRegion="us-west-2")
+    west = client(url, "kms", *CUSTOMER, region="us-west-2")
+    mblob = kms.encrypt(KeyId=mrk["KeyId"], Plaintext=b"mrk")["CiphertextBlob"]
+    check("a multi-Region key's ciphertext decrypts in the replica's region",
+          mrk["KeyId"].startswith("mrk-") and
+          rep["ReplicaKeyMetadata"]["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA"
+          and west.decrypt(CiphertextBlob=mblob)["Plaintext"] == b"mrk")
+    code, msg, status = error_of(west.describe_key, KeyId=arn)
+    check("a key is not found from another region", code == "NotFoundException", (code, msg))
+    try:
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+    except ImportError:
+        check("import: the cryptography package is missing", False)
+        return
+    ext = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]
+    params = kms.get_parameters_for_import(KeyId=ext["KeyId"], WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                           WrappingKeySpec="RSA_2048")
+    public = serialization.load_der_public_key(params["PublicKey"])
+    material = bytes(range(32))
+    wrapped = public.encrypt(material, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()),
+                                                    algorithm=hashes.SHA256(), label=None))
+    kms.import_key_material(KeyId=ext["KeyId"], ImportToken=params["ImportToken"],
+                            EncryptedKeyMaterial=wrapped,
+                            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    state = kms.describe_key(KeyId=ext["KeyId"])["KeyMetadata"]["KeyState"]
+    eblob = kms.encrypt(KeyId=ext["KeyId"], Plaintext=b"imported")["CiphertextBlob"]
+    check("import with key material wrapped by the cryptography package",
+          state == "Enabled" and kms.decrypt(CiphertextBlob=eblob)["Plaintext"] == b"imported",
+          state)
 
 
 def main():
