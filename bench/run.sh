@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
-# Benchmarks: request throughput and latency of the emulator (release build), and its memory.
-# Figures only; nothing here passes or fails on speed. Usage: bash bench/run.sh [threads] [n]
+# Benchmarks of cmek-emulator (release build): figures only; nothing here passes or fails on
+# speed (the machines are shared and noisy: compare figures from the same run).
+#   bench/run.sh [seconds-per-phase] [connections]
+# 1. bench_kms: startup time; a bare libmicrohttpd baseline; Encrypt and Decrypt as the
+#    CockroachDB CMEK role session (SigV4 + key policy per request) at 10 and 100,000 keys,
+#    with wrk as the load generator (installed here when missing).
+# 2. bench_requests: signed STS/IAM requests through libcurl clients, and the emulator's RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh build
+bash scripts/deps.sh test
+if ! command -v wrk >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
 [[ -f build-bench/build.ninja ]] || meson setup build-bench -Dbuildtype=release -Dtests=false >/dev/null
 ninja -C build-bench >/dev/null
-threads="${1:-4}" n="${2:-5000}"
+seconds="${1:-5}" connections="${2:-32}"
+echo "== bench_kms ($seconds s per phase, $connections connections)"
+build-bench/bench/bench_kms build-bench/emulator/cmek-emulator build-bench/bench/bare_mhd \
+    "$seconds" "$connections"
+echo
+echo "== bench_requests (4 libcurl clients x 5000 requests each)"
 out=$(mktemp)
 build-bench/emulator/cmek-emulator --listen 127.0.0.1:0 --log-level error >"$out" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -f "$out"' EXIT
 for _ in $(seq 1 100); do url=$(head -n1 "$out"); [[ -n "$url" ]] && break; sleep 0.05; done
-rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
-echo "emulator RSS at start: $(rss)"
-# A role for the policy-evaluated IAM read.
 AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
 AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null aws --endpoint-url "$url" iam create-role \
     --role-name bench-role --assume-role-policy-document \
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}' >/dev/null
 for op in health gci getrole; do
-    build-bench/bench/bench_requests "$url" "$threads" "$n" "$op"
+    build-bench/bench/bench_requests "$url" 4 5000 "$op"
 done
-echo "emulator RSS after $((threads * n * 3)) requests: $(rss)"
+echo "emulator RSS after 60000 requests: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status")"

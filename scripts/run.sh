@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job: builds cmek-emulator, starts it, checks the CMEK trust flow end to end with
-# the real AWS CLI, prints the report and how to use the emulator, and keeps serving until
-# Ctrl-C. Set CMEK_LISTEN (default 127.0.0.1:4566) to serve elsewhere; pass --exit to stop
+# The main job: builds cmek-emulator, starts it, runs the CMEK trust flow and the CMEK key
+# flow with every revocation path end to end with the real AWS CLI, prints the report and how
+# to use the emulator, and keeps serving until Ctrl-C (the state is reset before each flow). Set CMEK_LISTEN (default 127.0.0.1:4566) to serve elsewhere; pass --exit to stop
 # after the report instead of serving.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,9 @@ echo
 echo "== Report: the CMEK cross-account trust flow, driven by the AWS CLI =="
 status=0
 bash tests/conformance/awscli.sh --url "$url" || status=$?
+echo
+echo "== Report: the CMEK key flow and every revocation path, driven by the AWS CLI =="
+bash tests/conformance/awscli_kms.sh --url "$url" || status=$?
 cat <<EOM
 
 == How to use it ==
