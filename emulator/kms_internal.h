@@ -95,6 +95,12 @@ const json_t *emu_kms_string_map(struct emu_kms_call *call, const char *member);
 /* Records a violation in AWS's words. value NULL: a sensitive or null value. */
 void emu_kms_invalid(struct emu_kms_call *call, const char *member, const char *value,
                      const char *constraint);
+/* Records "Value null at '<path>' failed to satisfy constraint: Member must not be null";
+ * path is a member name or a nested path such as "tags.1.member.tagKey". */
+void emu_kms_invalid_null(struct emu_kms_call *call, const char *path);
+/* A member of the wrong JSON type: SerializationException "Member X must be <want>" (the
+ * first one wins). */
+void emu_kms_wrong_type(struct emu_kms_call *call, const char *member, const char *want);
 /* CMEK_OK when no violation was recorded; else the ValidationException. */
 int emu_kms_validation_result(struct emu_kms_call *call);
 

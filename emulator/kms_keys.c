@@ -77,25 +77,6 @@ static const char *const s_origins[] = {"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM",
 
 /* ---- Members ---- */
 
-/* A required member that is null or absent, in AWS's words (emu_kms_invalid has no
- * "Value null" form, and nested list paths need it too). */
-static void s_invalid_null(struct emu_kms_call *call, const char *path)
-{
-    size_t used = strlen(call->validation);
-    snprintf(call->validation + used, sizeof(call->validation) - used,
-             "%sValue null at '%s' failed to satisfy constraint: Member must not be null",
-             call->n_validation > 0 ? "; " : "", path);
-    call->n_validation++;
-}
-
-/* A member of the wrong JSON type; the same text as svc_kms.c's front end. */
-static void s_wrong_type(struct emu_kms_call *call, const char *member, const char *want)
-{
-    if (call->type == NULL) {
-        emu_kms_fail(call, "SerializationException", "Member %s must be %s", member, want);
-    }
-}
-
 /* The outcome of member validation: a SerializationException already set wins, then the
  * aggregated ValidationException. */
 static int s_members_ok(struct emu_kms_call *call)
@@ -111,11 +92,11 @@ static const char *s_nested_str(struct emu_kms_call *call, const json_t *v, cons
                                 const char *member, size_t min_len, size_t max_len)
 {
     if (v == NULL || json_is_null(v)) {
-        s_invalid_null(call, path);
+        emu_kms_invalid_null(call, path);
         return NULL;
     }
     if (!json_is_string(v)) {
-        s_wrong_type(call, member, "a string");
+        emu_kms_wrong_type(call, member, "a string");
         return NULL;
     }
     size_t n = json_string_length(v);
@@ -142,12 +123,12 @@ static const json_t *s_list(struct emu_kms_call *call, const char *member, const
     const json_t *v = json_object_get(call->in, member);
     if (v == NULL || json_is_null(v)) {
         if (required) {
-            s_invalid_null(call, path);
+            emu_kms_invalid_null(call, path);
         }
         return NULL;
     }
     if (!json_is_array(v)) {
-        s_wrong_type(call, member, "a list");
+        emu_kms_wrong_type(call, member, "a list");
         return NULL;
     }
     return v;
@@ -219,7 +200,7 @@ static int s_read_tags(struct emu_kms_call *call, bool required, struct cmek_vec
     json_array_foreach(list, i, e)
     {
         if (!json_is_object(e)) {
-            s_wrong_type(call, "Tags", "a list of Tag structures");
+            emu_kms_wrong_type(call, "Tags", "a list of Tag structures");
             return CMEK_OK;
         }
         char kpath[64], vpath[64];

@@ -379,11 +379,11 @@ static int s_parse_tags(struct emu_kms_call *call, struct cmek_vec *out)
         }
         if (k == NULL || v == NULL) {
             /* botocore never sends this (both members are required client-side). */
-            return emu_kms_fail(call, "ValidationException",
-                                "1 validation error detected: Value null at "
-                                "'tags.%zu.member.%s' failed to satisfy constraint: Member "
-                                "must not be null",
-                                i + 1, k == NULL ? "tagKey" : "tagValue");
+            char path[64];
+            snprintf(path, sizeof(path), "tags.%zu.member.%s", i + 1,
+                     k == NULL ? "tagKey" : "tagValue");
+            emu_kms_invalid_null(call, path);
+            return emu_kms_validation_result(call);
         }
         char member[64];
         if (json_string_length(k) < 1 || json_string_length(k) > S_TAG_KEY_MAX) {

@@ -77,10 +77,10 @@ void emu_kms_invalid(struct emu_kms_call *call, const char *member, const char *
     call->n_validation++;
 }
 
-static void s_invalid_null(struct emu_kms_call *call, const char *member)
+void emu_kms_invalid_null(struct emu_kms_call *call, const char *path)
 {
-    char name[64], text[256];
-    s_lower_camel(member, name, sizeof(name));
+    char name[160], text[256];
+    s_lower_camel(path, name, sizeof(name));
     snprintf(text, sizeof(text),
              "Value null at '%s' failed to satisfy constraint: Member must not be null", name);
     size_t used = strlen(call->validation);
@@ -99,7 +99,7 @@ int emu_kms_validation_result(struct emu_kms_call *call)
 }
 
 /* A member of the wrong JSON type: AWS's JSON front end rejects the body before validation. */
-static void s_wrong_type(struct emu_kms_call *call, const char *member, const char *want)
+void emu_kms_wrong_type(struct emu_kms_call *call, const char *member, const char *want)
 {
     if (call->type == NULL) {
         emu_kms_fail(call, "SerializationException", "Member %s must be %s", member, want);
@@ -111,7 +111,7 @@ static const json_t *s_member(struct emu_kms_call *call, const char *member, boo
     const json_t *v = json_object_get(call->in, member);
     if (v == NULL || json_is_null(v)) {
         if (required) {
-            s_invalid_null(call, member);
+            emu_kms_invalid_null(call, member);
         }
         return NULL;
     }
@@ -126,7 +126,7 @@ const char *emu_kms_str(struct emu_kms_call *call, const char *member, bool requ
         return NULL;
     }
     if (!json_is_string(v)) {
-        s_wrong_type(call, member, "a string");
+        emu_kms_wrong_type(call, member, "a string");
         return NULL;
     }
     const char *s = json_string_value(v);
@@ -155,7 +155,7 @@ const char *emu_kms_enum(struct emu_kms_call *call, const char *member, bool req
         return NULL;
     }
     if (!json_is_string(v)) {
-        s_wrong_type(call, member, "a string");
+        emu_kms_wrong_type(call, member, "a string");
         return NULL;
     }
     for (size_t i = 0; i < n_allowed; i++) {
@@ -185,7 +185,7 @@ long long emu_kms_int(struct emu_kms_call *call, const char *member, long long m
         return dflt;
     }
     if (!json_is_integer(v)) {
-        s_wrong_type(call, member, "an integer");
+        emu_kms_wrong_type(call, member, "an integer");
         return dflt;
     }
     long long n = json_integer_value(v);
@@ -213,7 +213,7 @@ bool emu_kms_bool(struct emu_kms_call *call, const char *member, bool dflt)
         return dflt;
     }
     if (!json_is_boolean(v)) {
-        s_wrong_type(call, member, "a boolean");
+        emu_kms_wrong_type(call, member, "a boolean");
         return dflt;
     }
     return json_is_true(v);
@@ -227,7 +227,7 @@ bool emu_kms_blob(struct emu_kms_call *call, const char *member, bool required, 
         return false;
     }
     if (!json_is_string(v)) {
-        s_wrong_type(call, member, "a base64-encoded string");
+        emu_kms_wrong_type(call, member, "a base64-encoded string");
         return false;
     }
     cmek_buf_reset(out);
@@ -265,7 +265,7 @@ const json_t *emu_kms_string_map(struct emu_kms_call *call, const char *member)
         return NULL;
     }
     if (!json_is_object(v)) {
-        s_wrong_type(call, member, "a map of strings");
+        emu_kms_wrong_type(call, member, "a map of strings");
         return NULL;
     }
     const char *k;
@@ -273,7 +273,7 @@ const json_t *emu_kms_string_map(struct emu_kms_call *call, const char *member)
     json_object_foreach((json_t *)v, k, e)
     {
         if (!json_is_string(e)) {
-            s_wrong_type(call, member, "a map of strings");
+            emu_kms_wrong_type(call, member, "a map of strings");
             return NULL;
         }
     }
