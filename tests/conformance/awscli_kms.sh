@@ -7,63 +7,15 @@
 #   awscli_kms.sh --emulator PATH | --url URL
 # Prints a line per check and "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+conf_start "$@"
 
-url="" emulator="" emu_pid=""
-while (($#)); do
-    case "$1" in
-    --url) url="$2"; shift 2 ;;
-    --emulator) emulator="$2"; shift 2 ;;
-    *) echo "usage: $0 --emulator PATH | --url URL" >&2; exit 2 ;;
-    esac
-done
-work=$(mktemp -d)
-cleanup() {
-    [[ -n "$emu_pid" ]] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-if [[ -n "$emulator" ]]; then
-    "$emulator" --listen 127.0.0.1:0 >"$work/emu.out" 2>"$work/emu.err" &
-    emu_pid=$!
-    for _ in $(seq 1 100); do
-        url=$(head -n1 "$work/emu.out" 2>/dev/null || true)
-        [[ -n "$url" ]] && break
-        sleep 0.05
-    done
-fi
-[[ -n "$url" ]] || { echo "no emulator URL" >&2; exit 2; }
-curl -sf -XPOST "$url/_emulator/reset" >/dev/null || { echo "emulator at $url not answering" >&2; exit 2; }
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-fail() { failed=$((failed + 1)); echo "not ok - $1"; [[ -n "${2:-}" ]] && sed 's/^/    /' <<<"$2"; }
-
-export AWS_CONFIG_FILE="$work/config" AWS_SHARED_CREDENTIALS_FILE="$work/credentials"
-export AWS_DEFAULT_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard AWS_PAGER=""
-export AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 customer=(env AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)
 crdb=(env AWS_ACCESS_KEY_ID=AKIAI44QH8DHBEXAMPLE AWS_SECRET_ACCESS_KEY=je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY)
 org="9d7b6c1e-4f2a-4b8e-9a35-2f1c0e8d7a61"
 role_arn="arn:aws:iam::111122223333:role/crdb-cmek-role"
 cust() { "${customer[@]}" aws --endpoint-url "$url" "$@"; }
 
-expect_ok() { # DESCRIPTION command...
-    local what="$1"; shift
-    local out
-    if out=$("$@" 2>&1); then ok "$what"; else fail "$what" "$out"; fi
-}
-expect_error() { # DESCRIPTION CODE TEXT-FRAGMENT -- command...
-    local what="$1" code="$2" frag="$3"; shift 4
-    local out
-    if out=$("$@" 2>&1); then
-        fail "$what: succeeded, expected $code" "$out"
-    elif grep -q "($code)" <<<"$out" && grep -qF -- "$frag" <<<"$out"; then
-        ok "$what: $code"
-    else
-        fail "$what: expected $code with \"$frag\"" "$out"
-    fi
-}
 
 cat >"$work/trust.json" <<JSON
 {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},
@@ -203,10 +155,4 @@ expect_error "c: the old ciphertext can never be decrypted" AccessDeniedExceptio
     "The ciphertext refers to a customer master key that does not exist" -- \
     cust kms decrypt --ciphertext-blob "fileb://$work/ct.bin"
 
-if [[ -n "$emu_pid" ]]; then
-    kill -TERM "$emu_pid"
-    if wait "$emu_pid"; then ok "the emulator exits 0 on SIGTERM"; else fail "the emulator exits 0 on SIGTERM (status $?)" "$(tail -n 40 "$work/emu.err")"; fi
-    emu_pid=""
-fi
-echo "awscli_kms: $passed passed, $failed failed"
-((failed == 0))
+conf_finish awscli_kms
