@@ -263,3 +263,73 @@ void th_advance(struct th_ctx *t, const char *duration)
     cr_assert_eq(th_raw(t, "POST", "/_emulator/clock", "application/json", body), 200, "%s",
                  cmek_buf_cstr(&t->body));
 }
+
+int th_vqueryf(struct th_ctx *t, const char *service, const struct th_creds *c, const char *fmt,
+               va_list ap)
+{
+    struct cmek_buf form;
+    cmek_buf_init(&form, 1u << 20);
+    cr_assert_eq(cmek_buf_vappendf(&form, fmt, ap), 0, "form too long");
+    int status = th_query(t, service, c, cmek_buf_cstr(&form));
+    cmek_buf_clean_up(&form);
+    return status;
+}
+
+int th_queryf(struct th_ctx *t, const char *service, const struct th_creds *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int status = th_vqueryf(t, service, c, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+int th_kms_json(struct th_ctx *t, const char *region, const struct th_creds *c, const char *op,
+                json_t *body)
+{
+    cr_assert_not_null(body, "bad JSON body for %s", op);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    cr_assert_not_null(text);
+    char target[128];
+    snprintf(target, sizeof(target), "TrentService.%s", op);
+    int status = th_signed(t, "kms", region ? region : "us-east-1", c, "application/x-amz-json-1.1",
+                           target, text, 0);
+    free(text);
+    return status;
+}
+
+json_t *th_json(const struct th_ctx *t)
+{
+    json_error_t e;
+    json_t *v = json_loads(cmek_buf_cstr(&t->body), 0, &e);
+    cr_assert_not_null(v, "not JSON: %s", cmek_buf_cstr(&t->body));
+    return v;
+}
+
+void th_expect_kms_error(const struct th_ctx *t, const char *type, const char *message)
+{
+    cr_assert_eq(t->status, 400, "status %d: %s", t->status, cmek_buf_cstr(&t->body));
+    json_t *v = th_json(t);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "__type")), type, "%s",
+                     cmek_buf_cstr(&t->body));
+    if (message == NULL) {
+        cr_assert_null(json_object_get(v, "message"), "%s", cmek_buf_cstr(&t->body));
+    } else {
+        cr_assert_str_eq(json_string_value(json_object_get(v, "message")), message, "%s",
+                         cmek_buf_cstr(&t->body));
+    }
+    json_decref(v);
+}
+
+void th_expect_query_error(const struct th_ctx *t, int status, const char *code,
+                           const char *message)
+{
+    char got[1024];
+    cr_assert_eq(t->status, status, "status %d: %s", t->status, cmek_buf_cstr(&t->body));
+    cr_assert_str_eq(th_error_code(t, got, sizeof(got)), code, "%s", cmek_buf_cstr(&t->body));
+    cr_assert(th_xml(t, "Type", got, sizeof(got)));
+    cr_assert_str_eq(got, status >= 500 ? "Receiver" : "Sender");
+    cr_assert(th_xml(t, "Message", got, sizeof(got)), "%s", cmek_buf_cstr(&t->body));
+    cr_assert_str_eq(got, message);
+}

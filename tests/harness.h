@@ -4,6 +4,8 @@
 #ifndef CMEK_TEST_HARNESS_H
 #define CMEK_TEST_HARNESS_H
 
+#include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -53,6 +55,25 @@ int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query
 /* An unsigned request (admin endpoints, or negative cases). */
 int th_raw(struct th_ctx *t, const char *method, const char *path_and_query,
            const char *content_type, const char *body);
+
+/* A signed Query request whose form is a printf format. */
+int th_queryf(struct th_ctx *t, const char *service, const struct th_creds *c, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int th_vqueryf(struct th_ctx *t, const char *service, const struct th_creds *c, const char *fmt,
+               va_list ap) __attribute__((format(printf, 4, 0)));
+/* A signed KMS request with a JSON body (stolen; asserted non-NULL, so json_pack can be
+ * passed directly) in region (NULL: us-east-1). */
+int th_kms_json(struct th_ctx *t, const char *region, const struct th_creds *c, const char *op,
+                json_t *body);
+/* The last reply parsed as JSON (new reference); fails the test when it is not JSON. */
+json_t *th_json(const struct th_ctx *t);
+/* The last reply is a KMS error: 400, this __type, and exactly message (NULL: no message
+ * member at all). */
+void th_expect_kms_error(const struct th_ctx *t, const char *type, const char *message);
+/* The last reply is an AWS Query error: status, Code, Type (Sender below 500, Receiver
+ * above) and exactly message. */
+void th_expect_query_error(const struct th_ctx *t, int status, const char *code,
+                           const char *message);
 
 /* The text of the first <tag>...</tag> in t->body (the five XML entities decoded),
  * copied into out; false when absent. */

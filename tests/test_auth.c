@@ -31,24 +31,12 @@ TestSuite(auth_kms, .init = s_init, .fini = s_fini);
 
 static void s_assert_query_error(int status, const char *code, const char *message)
 {
-    char got[256], msg[1024];
-    cr_assert_eq(s_t.status, status, "%s", cmek_buf_cstr(&s_t.body));
-    cr_assert_str_eq(th_error_code(&s_t, got, sizeof(got)), code);
-    cr_assert(th_xml(&s_t, "Message", msg, sizeof(msg)));
-    cr_assert_str_eq(msg, message);
+    th_expect_query_error(&s_t, status, code, message);
 }
 
 static void s_assert_kms_error(const char *type, const char *message)
 {
-    cr_assert_eq(s_t.status, 400, "%s", cmek_buf_cstr(&s_t.body));
-    json_error_t e;
-    json_t *v = json_loads(cmek_buf_cstr(&s_t.body), 0, &e);
-    cr_assert_not_null(v, "%s", cmek_buf_cstr(&s_t.body));
-    cr_assert_str_eq(json_string_value(json_object_get(v, "__type")), type);
-    if (message != NULL) {
-        cr_assert_str_eq(json_string_value(json_object_get(v, "message")), message);
-    }
-    json_decref(v);
+    th_expect_kms_error(&s_t, type, message);
 }
 
 static int s_kms(const struct th_creds *c, long offset_s)

@@ -51,14 +51,7 @@ TestSuite(kms_replicate, .init = s_init, .fini = s_fini);
 /* Sends op with body (stolen) as c to KMS in region. */
 static int s_kms_in(const char *region, const struct th_creds *c, const char *op, json_t *body)
 {
-    cr_assert_not_null(body, "bad json_pack for %s", op);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    char target[96];
-    snprintf(target, sizeof(target), "TrentService.%s", op);
-    int status = th_signed(&s_t, "kms", region, c, "application/x-amz-json-1.1", target, text, 0);
-    free(text);
-    return status;
+    return th_kms_json(&s_t, region, c, op, body);
 }
 
 static int s_kms(const struct th_creds *c, const char *op, json_t *body)
@@ -68,10 +61,7 @@ static int s_kms(const struct th_creds *c, const char *op, json_t *body)
 
 static json_t *s_reply(void)
 {
-    json_error_t e;
-    json_t *v = json_loads(cmek_buf_cstr(&s_t.body), 0, &e);
-    cr_assert_not_null(v, "not JSON: %s", cmek_buf_cstr(&s_t.body));
-    return v;
+    return th_json(&s_t);
 }
 
 static void s_expect_ok_empty(int status)
@@ -83,16 +73,7 @@ static void s_expect_ok_empty(int status)
 /* The last reply is a 400 of type with exactly message (NULL: no message member). */
 static void s_expect_error(const char *type, const char *message)
 {
-    cr_assert_eq(s_t.status, 400, "%s", cmek_buf_cstr(&s_t.body));
-    json_t *v = s_reply();
-    cr_assert_str_eq(json_string_value(json_object_get(v, "__type")), type, "%s",
-                     cmek_buf_cstr(&s_t.body));
-    if (message == NULL) {
-        cr_assert_null(json_object_get(v, "message"), "%s", cmek_buf_cstr(&s_t.body));
-    } else {
-        cr_assert_str_eq(json_string_value(json_object_get(v, "message")), message);
-    }
-    json_decref(v);
+    th_expect_kms_error(&s_t, type, message);
 }
 
 /* Creates a key in region; fills its id and ARN. extra (stolen, may be NULL) adds members. */

@@ -153,12 +153,7 @@ static void s_expect_empty(void)
 
 static void s_expect_error(const char *type, const char *message)
 {
-    cr_assert_eq(s_t.status, 400, "status %d, body: %s", s_t.status, cmek_buf_cstr(&s_t.body));
-    cr_assert_not_null(s_last);
-    cr_assert_str_eq(json_string_value(json_object_get(s_last, "__type")), type, "body: %s",
-                     cmek_buf_cstr(&s_t.body));
-    cr_assert_str_eq(json_string_value(json_object_get(s_last, "message")), message, "body: %s",
-                     cmek_buf_cstr(&s_t.body));
+    th_expect_kms_error(&s_t, type, message);
 }
 
 static const json_t *s_get(const json_t *o, const char *path)

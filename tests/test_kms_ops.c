@@ -58,20 +58,12 @@ TestSuite(kms_cmek, .init = s_init, .fini = s_fini);
 /* Sends op with body (stolen) as c. */
 static int s_kms(const struct th_creds *c, const char *op, json_t *body)
 {
-    cr_assert_not_null(body, "bad json_pack for %s", op);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    int status = th_kms(&s_t, c, op, text);
-    free(text);
-    return status;
+    return th_kms_json(&s_t, NULL, c, op, body);
 }
 
 static json_t *s_reply(void)
 {
-    json_error_t e;
-    json_t *v = json_loads(cmek_buf_cstr(&s_t.body), 0, &e);
-    cr_assert_not_null(v, "not JSON: %s", cmek_buf_cstr(&s_t.body));
-    return v;
+    return th_json(&s_t);
 }
 
 /* Copies a string member of the last reply into out. */
@@ -86,16 +78,7 @@ static void s_get(const char *member, char *out, size_t cap)
 
 static void s_expect_error(const char *type, const char *message)
 {
-    cr_assert_eq(s_t.status, 400, "%s", cmek_buf_cstr(&s_t.body));
-    json_t *v = s_reply();
-    cr_assert_str_eq(json_string_value(json_object_get(v, "__type")), type, "%s",
-                     cmek_buf_cstr(&s_t.body));
-    if (message == NULL) {
-        cr_assert_null(json_object_get(v, "message"), "%s", cmek_buf_cstr(&s_t.body));
-    } else {
-        cr_assert_str_eq(json_string_value(json_object_get(v, "message")), message);
-    }
-    json_decref(v);
+    th_expect_kms_error(&s_t, type, message);
 }
 
 static void s_create_key(const char *policy, char *id, size_t id_cap, char *arn, size_t arn_cap)
