@@ -54,6 +54,11 @@ static int s_reserve(struct cmek_buf *buf, size_t extra)
     return CMEK_OK;
 }
 
+int cmek_buf_reserve(struct cmek_buf *buf, size_t extra)
+{
+    return s_reserve(buf, extra);
+}
+
 int cmek_buf_append(struct cmek_buf *buf, const void *bytes, size_t len)
 {
     int rc = s_reserve(buf, len);

@@ -108,22 +108,17 @@ int cmek_base64_encode(const void *in, size_t len, struct cmek_buf *out)
 {
     size_t enc_len = 4 * ((len + 2) / 3);
     size_t start = out->len;
-    /* Reserve by appending placeholder bytes, then encode in place. */
-    int rc = CMEK_OK;
-    for (size_t i = 0; i < enc_len && rc == CMEK_OK; i++) {
-        rc = cmek_buf_append_byte(out, '=');
-    }
+    /* Room for the whole encoding at once, then encode in place. */
+    int rc = cmek_buf_reserve(out, enc_len);
     if (rc) {
-        out->len = start;
-        if (out->data != NULL) {
-            out->data[start] = '\0';
-        }
         return rc;
     }
     if (len > 0) {
         /* EVP_EncodeBlock writes a trailing NUL, which lands on buf's terminator slot. */
         EVP_EncodeBlock((unsigned char *)out->data + start, in, (int)len);
     }
+    out->len = start + enc_len;
+    out->data[out->len] = '\0';
     return CMEK_OK;
 }
 
@@ -154,12 +149,8 @@ int cmek_base64_decode(const char *in, size_t len, struct cmek_buf *out)
     }
     size_t dec_len = len / 4 * 3;
     size_t start = out->len;
-    int rc = CMEK_OK;
-    for (size_t i = 0; i < dec_len && rc == CMEK_OK; i++) {
-        rc = cmek_buf_append_byte(out, 0);
-    }
+    int rc = cmek_buf_reserve(out, dec_len);
     if (rc) {
-        out->len = start;
         return rc;
     }
     int n =

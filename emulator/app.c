@@ -58,13 +58,10 @@ void emu_log(const struct emu_app *app, enum emu_log_level level, const char *fm
     fprintf(stderr, "%s cmek-emulator %s: %s\n", stamp, names[level], line);
 }
 
-int emu_uuid4(const struct emu_app *app, char out[37])
+void emu_uuid_format(const uint8_t bytes[16], char out[37])
 {
     uint8_t b[16];
-    int rc = app->sys.random_bytes(app->sys.ctx, b, sizeof(b));
-    if (rc) {
-        return rc;
-    }
+    memcpy(b, bytes, sizeof(b));
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
     char hex[33];
@@ -77,6 +74,16 @@ int emu_uuid4(const struct emu_app *app, char out[37])
         out[o++] = hex[i];
     }
     out[o] = '\0';
+}
+
+int emu_uuid4(const struct emu_app *app, char out[37])
+{
+    uint8_t b[16];
+    int rc = app->sys.random_bytes(app->sys.ctx, b, sizeof(b));
+    if (rc) {
+        return rc;
+    }
+    emu_uuid_format(b, out);
     return CMEK_OK;
 }
 

@@ -52,6 +52,8 @@ struct emu_app {
 void emu_log(const struct emu_app *app, enum emu_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* 16 bytes as an RFC 4122 v4 UUID (version and variant bits set), lowercase. */
+void emu_uuid_format(const uint8_t bytes[16], char out[37]);
 /* A fresh RFC 4122 v4 UUID, lowercase, NUL-terminated (37 bytes). */
 CMEK_WUR int emu_uuid4(const struct emu_app *app, char out[37]);
 /* n characters from alphabet, uniformly. out must hold n + 1. */

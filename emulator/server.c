@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -20,6 +21,11 @@
 struct emu_server {
     struct MHD_Daemon *daemon;
     struct emu_app *app;
+    /* Request ids (x-amzn-RequestId) are this random base with a counter mixed in: unique
+     * per server and unpredictable enough, without a random-number call (and OpenSSL's
+     * fork-check syscall) per request. */
+    uint8_t request_id_base[16];
+    _Atomic uint64_t request_seq;
     uint16_t port;
     char base_url[96];
 };
@@ -119,6 +125,17 @@ static void s_build_request(struct s_exchange *ex, const char *method,
     req->body.len = ex->body.len;
 }
 
+static void s_request_id(struct emu_server *server, char out[37])
+{
+    uint8_t b[16];
+    memcpy(b, server->request_id_base, sizeof(b));
+    uint64_t n = atomic_fetch_add(&server->request_seq, 1);
+    for (int i = 0; i < 8; i++) {
+        b[8 + i] ^= (uint8_t)(n >> (8 * i));
+    }
+    emu_uuid_format(b, out);
+}
+
 static enum MHD_Result s_answer(void *cls, struct MHD_Connection *conn, const char *url,
                                 const char *method, const char *version, const char *upload_data,
                                 size_t *upload_data_size, void **con_cls)
@@ -160,9 +177,7 @@ static enum MHD_Result s_answer(void *cls, struct MHD_Connection *conn, const ch
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, s_collect_header, &headers);
     struct emu_request req;
     s_build_request(ex, method, &headers, &req);
-    if (emu_uuid4(app, req.request_id) != CMEK_OK) {
-        return MHD_NO;
-    }
+    s_request_id(server, req.request_id);
     struct emu_response resp;
     emu_response_init(&resp);
     const struct emu_service *svc = emu_route(&req);
@@ -256,6 +271,13 @@ int emu_server_start(struct emu_app *app, const char *listen, struct emu_server 
         return CMEK_ERR_NOMEM;
     }
     server->app = app;
+    if (app->sys.random_bytes(app->sys.ctx, server->request_id_base,
+                              sizeof(server->request_id_base)) != CMEK_OK) {
+        freeaddrinfo(ai);
+        free(server);
+        *why = "no random bytes for request ids";
+        return CMEK_ERR_CRYPTO;
+    }
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) {
         flags |= MHD_USE_IPv6;

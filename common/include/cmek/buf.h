@@ -32,6 +32,9 @@ void cmek_buf_clean_up(struct cmek_buf *buf);
 /* Empties the buffer without freeing. */
 void cmek_buf_reset(struct cmek_buf *buf);
 CMEK_WUR int cmek_buf_append(struct cmek_buf *buf, const void *bytes, size_t len);
+/* Makes room for extra more bytes (and the NUL) without changing len; CMEK_ERR_LIMIT past
+ * the cap. For code that writes into data + len itself and then sets len. */
+CMEK_WUR int cmek_buf_reserve(struct cmek_buf *buf, size_t extra);
 CMEK_WUR int cmek_buf_append_str(struct cmek_buf *buf, const char *str);
 CMEK_WUR int cmek_buf_append_byte(struct cmek_buf *buf, char byte);
 CMEK_WUR int cmek_buf_append_view(struct cmek_buf *buf, struct cmek_view view);
