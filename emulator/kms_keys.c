@@ -596,10 +596,10 @@ done:
 
 /* ---- EnableKey, DisableKey ---- */
 
-/* https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKey.html
- * Differences: no quota on enabled keys (AWS's LimitExceededException). An Unavailable key
- * keeps its state, as AWS's key-state table says (footnote 12). */
-static int s_enable_key(struct emu_kms_call *call)
+/* EnableKey and DisableKey: the key (id or ARN) moves from one state to the other; asking
+ * for the state it is already in succeeds, as in AWS. */
+static int s_switch_key(struct emu_kms_call *call, enum emu_kms_key_state from,
+                        enum emu_kms_key_state to)
 {
     struct emu_kms_key *key = NULL;
     const char *key_id = s_key_id_member(call);
@@ -609,30 +609,25 @@ static int s_enable_key(struct emu_kms_call *call)
     if (rc) {
         return rc;
     }
-    if (key->state == EMU_KMS_DISABLED) {
-        key->state = EMU_KMS_ENABLED;
+    if (key->state == from) {
+        key->state = to;
     }
     call->empty_response = true;
     return CMEK_OK;
 }
 
-/* https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKey.html
- * Disabling a disabled key succeeds, as in AWS. */
+/* https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKey.html
+ * Differences: no quota on enabled keys (AWS's LimitExceededException). An Unavailable key
+ * keeps its state, as AWS's key-state table says (footnote 12). */
+static int s_enable_key(struct emu_kms_call *call)
+{
+    return s_switch_key(call, EMU_KMS_DISABLED, EMU_KMS_ENABLED);
+}
+
+/* https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKey.html */
 static int s_disable_key(struct emu_kms_call *call)
 {
-    struct emu_kms_key *key = NULL;
-    const char *key_id = s_key_id_member(call);
-    int rc = s_members_ok(call);
-    rc = rc ? rc
-            : s_key_for(call, key_id, EMU_KMS_ID_KEY | EMU_KMS_ID_ARN, EMU_KMS_OPS_ENABLE, &key);
-    if (rc) {
-        return rc;
-    }
-    if (key->state == EMU_KMS_ENABLED) {
-        key->state = EMU_KMS_DISABLED;
-    }
-    call->empty_response = true;
-    return CMEK_OK;
+    return s_switch_key(call, EMU_KMS_ENABLED, EMU_KMS_DISABLED);
 }
 
 /* ---- ScheduleKeyDeletion, CancelKeyDeletion ---- */
