@@ -2,6 +2,7 @@
 # Benchmarks of cmek-emulator (release build): figures only; nothing here passes or fails on
 # speed (the machines are shared and noisy: compare figures from the same run).
 #   bench/run.sh [seconds-per-phase] [connections]
+# 0. bench_inproc: the emulator's own cost per request, dispatched in-process (no network).
 # 1. bench_kms: startup time; a bare libmicrohttpd baseline; Encrypt and Decrypt as the
 #    CockroachDB CMEK role session (SigV4 + key policy per request) at 10 and 100,000 keys,
 #    with wrk as the load generator (installed here when missing).
@@ -15,6 +16,9 @@ fi
 [[ -f build-bench/build.ninja ]] || meson setup build-bench -Dbuildtype=release -Dtests=false >/dev/null
 ninja -C build-bench >/dev/null
 seconds="${1:-5}" connections="${2:-32}"
+echo "== bench_inproc (the emulator's own cost per request, no network)"
+build-bench/bench/bench_inproc 50000
+echo
 echo "== bench_kms ($seconds s per phase, $connections connections)"
 build-bench/bench/bench_kms build-bench/emulator/cmek-emulator build-bench/bench/bare_mhd \
     "$seconds" "$connections"
