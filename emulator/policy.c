@@ -114,6 +114,7 @@ static const struct s_perr_text s_perr_texts[S_E_COUNT] = {
 /* ==== Compiled form ==== */
 
 #define S_ARENA_BLOCK_BYTES 8192u
+#define S_ARENA_FIRST_BYTES 512u
 #define S_ERR_ARG_MAX       512
 
 struct s_arena_block {
@@ -284,7 +285,11 @@ static void *s_arena_alloc(struct s_arena *a, size_t n)
     size_t need = n == 0 ? align : (n + align - 1) & ~(align - 1);
     struct s_arena_block *b = a->head;
     if (b == NULL || b->cap - b->used < need) {
-        size_t cap = need > S_ARENA_BLOCK_BYTES ? need : S_ARENA_BLOCK_BYTES;
+        /* Blocks grow from S_ARENA_FIRST_BYTES up to S_ARENA_BLOCK_BYTES: a short policy
+         * (every KMS key holds one) then costs hundreds of bytes, not a whole block. */
+        size_t grow = b == NULL ? S_ARENA_FIRST_BYTES : b->cap * 2;
+        grow = grow < S_ARENA_BLOCK_BYTES ? grow : S_ARENA_BLOCK_BYTES;
+        size_t cap = need > grow ? need : grow;
         b = malloc(hdr + cap);
         if (b == NULL) {
             return NULL;
