@@ -38,6 +38,13 @@ struct emu_kms_call {
      * context, so kms:EncryptionContext:<key> and kms:EncryptionContextKeys are in the
      * request context of key-policy conditions. */
     const json_t *auth_context;
+    /* Operation-specific condition keys (kms:ScheduleKeyDeletionPendingWindowInDays,
+     * kms:BypassPolicyLockoutSafetyCheck, kms:RotationPeriodInDays), added with
+     * emu_kms_add_condition before authorizing. */
+    struct emu_condition_entry extra[4];
+    const char *extra_values[4];
+    char extra_storage[4][32];
+    size_t n_extra;
     /* The error, when an operation fails. */
     int status;
     const char *type;
@@ -123,6 +130,9 @@ int emu_kms_resolve(struct emu_kms_call *call, const char *id, unsigned forms,
  * policies, by the same- and cross-account rules; only the operations AWS allows across
  * accounts pass cross-account. AccessDeniedException otherwise. */
 int emu_kms_authorize(struct emu_kms_call *call, const struct emu_kms_key *key, const char *action);
+/* Puts key = value (copied, at most 31 bytes) in the request context of the next
+ * authorization; at most 4. */
+void emu_kms_add_condition(struct emu_kms_call *call, const char *key, const char *value);
 /* IAM-only actions with resource "*" (CreateKey, ListKeys, ListAliases, GenerateRandom). */
 int emu_kms_authorize_account(struct emu_kms_call *call, const char *action);
 

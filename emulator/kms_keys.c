@@ -435,6 +435,7 @@ static int s_create_key(struct emu_kms_call *call)
     bool multi_region = emu_kms_bool(call, "MultiRegion", false);
     int rc = s_read_tags(call, false, &tags);
     rc = rc ? rc : s_members_ok(call);
+    emu_kms_add_condition(call, "kms:BypassPolicyLockoutSafetyCheck", bypass ? "true" : "false");
     rc = rc ? rc : emu_kms_authorize_account(call, "kms:CreateKey");
     rc = rc ? rc : s_check_supported(call, usage, cmk_spec, spec, origin, store_id, xks_id);
     rc = rc ? rc : s_check_new_tags(call, &tags);
@@ -659,6 +660,9 @@ static int s_schedule_key_deletion(struct emu_kms_call *call)
     const char *key_id = s_key_id_member(call);
     long long days = emu_kms_int(call, "PendingWindowInDays", 7, 30, 30, NULL);
     int rc = s_members_ok(call);
+    char days_text[24];
+    snprintf(days_text, sizeof(days_text), "%lld", days);
+    emu_kms_add_condition(call, "kms:ScheduleKeyDeletionPendingWindowInDays", days_text);
     rc = rc ? rc
             : s_key_for(call, key_id, EMU_KMS_ID_KEY | EMU_KMS_ID_ARN, EMU_KMS_OPS_SCHEDULE, &key);
     if (rc) {
@@ -741,6 +745,7 @@ static int s_put_key_policy(struct emu_kms_call *call)
     const char *name = s_policy_name_member(call);
     const char *text = s_policy_member(call, "Policy", true);
     bool bypass = emu_kms_bool(call, "BypassPolicyLockoutSafetyCheck", false);
+    emu_kms_add_condition(call, "kms:BypassPolicyLockoutSafetyCheck", bypass ? "true" : "false");
     int rc = s_members_ok(call);
     rc = rc ? rc : s_key_for(call, key_id, EMU_KMS_ID_KEY | EMU_KMS_ID_ARN, EMU_KMS_OPS_ANY, &key);
     rc = rc ? rc : s_check_policy_name(call, name);

@@ -10,9 +10,8 @@
  * and the model copies each new version to the replicas.
  *
  * Deliberate differences: rotations complete at once (AWS rotates in the background, so
- * OnDemandRotationStartDate and ConflictException never appear); the kms:RotationPeriodInDays
- * condition key is not in the request context; keys with imported material cannot rotate on
- * demand (AWS allows it once new material is imported for rotation). */
+ * OnDemandRotationStartDate and ConflictException never appear); keys with imported material
+ * cannot rotate on demand (AWS allows it once new material is imported for rotation). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +114,9 @@ static int s_enable_key_rotation(struct emu_kms_call *call)
     long long period = emu_kms_int(call, "RotationPeriodInDays", S_PERIOD_MIN_DAYS,
                                    S_PERIOD_MAX_DAYS, S_PERIOD_DEFAULT_DAYS, NULL);
     int rc = call->type ? CMEK_ERR_INVALID_ARG : emu_kms_validation_result(call);
+    char period_text[24];
+    snprintf(period_text, sizeof(period_text), "%lld", period);
+    emu_kms_add_condition(call, "kms:RotationPeriodInDays", period_text);
     struct emu_kms_key *key = NULL;
     rc = rc ? rc : s_resolve(call, id, &key);
     rc = rc ? rc : emu_kms_authorize(call, key, "kms:EnableKeyRotation");

@@ -459,6 +459,18 @@ static bool s_cross_account_ok(const char *action)
 
 #define S_MAX_CONDITIONS 40
 
+void emu_kms_add_condition(struct emu_kms_call *call, const char *key, const char *value)
+{
+    size_t n = sizeof(call->extra) / sizeof(call->extra[0]);
+    if (call->n_extra == n) {
+        return;
+    }
+    size_t i = call->n_extra++;
+    snprintf(call->extra_storage[i], sizeof(call->extra_storage[i]), "%s", value);
+    call->extra_values[i] = call->extra_storage[i];
+    call->extra[i] = (struct emu_condition_entry){key, &call->extra_values[i], 1};
+}
+
 int emu_kms_authorize(struct emu_kms_call *call, const struct emu_kms_key *key, const char *action)
 {
     const struct emu_caller *c = call->caller;
@@ -488,6 +500,9 @@ int emu_kms_authorize(struct emu_kms_call *call, const struct emu_kms_key *key, 
                 (struct emu_condition_entry){"kms:EncryptionContextKeys", ctx_keys, n_keys};
         }
     }
+    for (size_t i = 0; i < call->n_extra && n < S_MAX_CONDITIONS; i++) {
+        conds[n++] = call->extra[i];
+    }
     struct emu_aws_error err;
     bool cross = strcmp(c->principal.account, key->account) != 0;
     if (cross && !s_cross_account_ok(action)) {
@@ -507,8 +522,8 @@ int emu_kms_authorize_account(struct emu_kms_call *call, const char *action)
 {
     struct emu_aws_error err;
     if (!emu_aws_authorize(call->app, call->caller, EMU_AWS_JSON, action, "*", NULL,
-                           call->caller->principal.account, false, "resource-based", NULL, 0,
-                           &err)) {
+                           call->caller->principal.account, false, "resource-based", call->extra,
+                           call->n_extra, &err)) {
         return emu_kms_fail(call, err.code, "%s", err.message);
     }
     return CMEK_OK;

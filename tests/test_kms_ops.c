@@ -747,3 +747,101 @@ Test(kms_cmek, revocation_is_atomic_under_concurrent_clients, .timeout = 120)
                  ok_after);
     cr_assert_eq(other, 0, "%d unexpected answers", other);
 }
+
+/* ---- Operation-specific condition keys ---- */
+
+/* A key whose policy lets the account do everything except what statement (a Deny)
+ * forbids. */
+static void s_create_key_denying(const char *deny_statement)
+{
+    char policy[2048];
+    snprintf(policy, sizeof(policy), "{\"Version\":\"2012-10-17\",\"Statement\":[%s,%s]}",
+             ADMIN_STATEMENT, deny_statement);
+    s_create_key(policy, s_key, sizeof(s_key), s_key_arn, sizeof(s_key_arn));
+}
+
+static void s_expect_explicit_deny(const char *action)
+{
+    char msg[1024];
+    snprintf(msg, sizeof(msg),
+             "User: arn:aws:iam::111122223333:user/admin is not authorized to perform: %s on "
+             "resource: %s with an explicit deny in a resource-based policy",
+             action, s_key_arn);
+    s_expect_error("AccessDeniedException", msg);
+}
+
+Test(kms_ops, key_policy_sees_the_deletion_window_requested)
+{
+    s_create_key_denying("{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},\"Action\":"
+                         "\"kms:ScheduleKeyDeletion\",\"Resource\":\"*\",\"Condition\":{"
+                         "\"NumericLessThan\":{\"kms:ScheduleKeyDeletionPendingWindowInDays\":"
+                         "\"30\"}}}");
+    s_kms(&s_admin, "ScheduleKeyDeletion",
+          json_pack("{s:s,s:i}", "KeyId", s_key, "PendingWindowInDays", 7));
+    s_expect_explicit_deny("kms:ScheduleKeyDeletion");
+    cr_assert_eq(s_kms(&s_admin, "ScheduleKeyDeletion",
+                       json_pack("{s:s,s:i}", "KeyId", s_key, "PendingWindowInDays", 30)),
+                 200, "%s", cmek_buf_cstr(&s_t.body));
+}
+
+Test(kms_ops, key_policy_sees_the_lockout_bypass_flag)
+{
+    s_create_key_denying("{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},\"Action\":"
+                         "\"kms:PutKeyPolicy\",\"Resource\":\"*\",\"Condition\":{\"Bool\":{"
+                         "\"kms:BypassPolicyLockoutSafetyCheck\":\"true\"}}}");
+    s_kms(&s_admin, "PutKeyPolicy",
+          json_pack("{s:s,s:s,s:b}", "KeyId", s_key, "Policy", POLICY_WITHOUT_CMEK,
+                    "BypassPolicyLockoutSafetyCheck", 1));
+    s_expect_explicit_deny("kms:PutKeyPolicy");
+    cr_assert_eq(s_kms(&s_admin, "PutKeyPolicy",
+                       json_pack("{s:s,s:s}", "KeyId", s_key, "Policy", POLICY_WITHOUT_CMEK)),
+                 200, "%s", cmek_buf_cstr(&s_t.body));
+}
+
+Test(kms_ops, key_policy_sees_the_rotation_period_requested)
+{
+    s_create_key_denying("{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},\"Action\":"
+                         "\"kms:EnableKeyRotation\",\"Resource\":\"*\",\"Condition\":{"
+                         "\"NumericLessThan\":{\"kms:RotationPeriodInDays\":\"180\"}}}");
+    s_kms(&s_admin, "EnableKeyRotation",
+          json_pack("{s:s,s:i}", "KeyId", s_key, "RotationPeriodInDays", 90));
+    s_expect_explicit_deny("kms:EnableKeyRotation");
+    cr_assert_eq(s_kms(&s_admin, "EnableKeyRotation",
+                       json_pack("{s:s,s:i}", "KeyId", s_key, "RotationPeriodInDays", 365)),
+                 200, "%s", cmek_buf_cstr(&s_t.body));
+}
+
+Test(kms_ops, identity_policy_sees_the_bypass_flag_on_create_key)
+{
+    /* A user whose identity policy allows kms:CreateKey only without the bypass flag. */
+    struct th_creds user;
+    cr_assert_eq(
+        th_query(&s_t, "iam", &s_admin, "Action=CreateUser&Version=2010-05-08&UserName=keymaker"),
+        200);
+    /* IAM here has no PutUserPolicy: attach the policy through the model instead. */
+    struct emu_iam_user *u = emu_iam_user_by_name(&s_t.app.store->iam, "111122223333", "keymaker");
+    cr_assert_not_null(u);
+    struct emu_iam_inline_policy *p = calloc(1, sizeof(*p));
+    p->name = strdup("p");
+    struct emu_policy_error perr;
+    const char *doc = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":"
+                      "\"kms:CreateKey\",\"Resource\":\"*\",\"Condition\":{\"Bool\":{"
+                      "\"kms:BypassPolicyLockoutSafetyCheck\":\"false\"}}}]}";
+    cr_assert_eq(emu_policy_parse(doc, strlen(doc), EMU_POLICY_IDENTITY, NULL, &p->policy, &perr),
+                 0, "%s", perr.message);
+    cr_assert_eq(cmek_vec_push(&u->ident.inline_policies, p), 0);
+    cr_assert_eq(th_query(&s_t, "iam", &s_admin,
+                          "Action=CreateAccessKey&Version=2010-05-08&UserName=keymaker"),
+                 200);
+    memset(&user, 0, sizeof(user));
+    cr_assert(th_xml(&s_t, "AccessKeyId", user.akid, sizeof(user.akid)));
+    cr_assert(th_xml(&s_t, "SecretAccessKey", user.secret, sizeof(user.secret)));
+    cr_assert_eq(s_kms(&user, "CreateKey", json_object()), 200, "%s", cmek_buf_cstr(&s_t.body));
+    s_kms(
+        &user, "CreateKey",
+        json_pack("{s:b,s:s}", "BypassPolicyLockoutSafetyCheck", 1, "Policy", POLICY_WITHOUT_CMEK));
+    s_expect_error("AccessDeniedException",
+                   "User: arn:aws:iam::111122223333:user/keymaker is not authorized to perform: "
+                   "kms:CreateKey on resource: * because no identity-based policy allows the "
+                   "kms:CreateKey action");
+}
