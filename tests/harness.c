@@ -333,3 +333,16 @@ void th_expect_query_error(const struct th_ctx *t, int status, const char *code,
     cr_assert(th_xml(t, "Message", got, sizeof(got)), "%s", cmek_buf_cstr(&t->body));
     cr_assert_str_eq(got, message);
 }
+
+void th_expect_query_ok(const struct th_ctx *t)
+{
+    cr_assert_eq(t->status, 200, "status %d, body: %s", t->status, cmek_buf_cstr(&t->body));
+    cr_assert_null(strstr(cmek_buf_cstr(&t->body), "<ErrorResponse"));
+}
+
+void th_expect_xml(const struct th_ctx *t, const char *tag, const char *want)
+{
+    char got[4096];
+    cr_assert(th_xml(t, tag, got, sizeof(got)), "no <%s> in: %s", tag, cmek_buf_cstr(&t->body));
+    cr_assert_str_eq(got, want, "<%s>", tag);
+}

@@ -75,6 +75,11 @@ void th_expect_kms_error(const struct th_ctx *t, const char *type, const char *m
 void th_expect_query_error(const struct th_ctx *t, int status, const char *code,
                            const char *message);
 
+/* The last reply is a Query success: 200 and no <ErrorResponse>. */
+void th_expect_query_ok(const struct th_ctx *t);
+/* The first <tag> of the last reply has exactly want as its text. */
+void th_expect_xml(const struct th_ctx *t, const char *tag, const char *want);
+
 /* The text of the first <tag>...</tag> in t->body (the five XML entities decoded),
  * copied into out; false when absent. */
 bool th_xml(const struct th_ctx *t, const char *tag, char *out, size_t cap);
