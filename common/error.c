@@ -11,6 +11,8 @@ static const char *const s_error_text[CMEK_ERR_COUNT] = {
     [CMEK_ERR_CRYPTO] = "cryptographic operation failed",
     [CMEK_ERR_NOT_FOUND] = "not found",
     [CMEK_ERR_IO] = "input/output error",
+    [CMEK_ERR_TRANSPORT] = "no answer from the service",
+    [CMEK_ERR_SERVICE] = "the service returned an error",
 };
 
 const char *cmek_error_str(int err)

@@ -13,6 +13,8 @@ enum cmek_error {
     CMEK_ERR_CRYPTO,      /* OpenSSL reported a failure */
     CMEK_ERR_NOT_FOUND,   /* a looked-up item does not exist */
     CMEK_ERR_IO,          /* reading or writing a file or socket failed */
+    CMEK_ERR_TRANSPORT,   /* libcmek: no HTTP answer (connect, TLS, timeout, size cap) */
+    CMEK_ERR_SERVICE,     /* libcmek: the service answered with its own error */
     CMEK_ERR_COUNT
 };
 

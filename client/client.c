@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int cmek_placeholder_client;
