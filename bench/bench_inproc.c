@@ -20,7 +20,7 @@ extern const char emu_default_world[];
 extern const unsigned long emu_default_world_len;
 
 struct s_signed_req {
-    struct cmek_http_header headers[6];
+    struct cmek_http_header headers[3 + CMEK_SIGV4_MAX_ADDED_HEADERS];
     size_t n_headers;
     struct cmek_sigv4_signed sig;
     char *body;
@@ -63,15 +63,13 @@ static void s_sign(struct s_signed_req *r, const char *service, const char *targ
                                         .when = time(NULL),
                                         .normalize_path = true};
     cmek_sigv4_signed_init(&r->sig);
-    if (cmek_sigv4_sign_headers(&sr, &o, &r->sig) != CMEK_OK) {
+    size_t n_added = 0;
+    if (cmek_sigv4_sign_to_headers(&sr, &o, &r->sig, r->headers + r->n_headers, &n_added) !=
+        CMEK_OK) {
         fprintf(stderr, "signing failed\n");
         exit(1);
     }
-    r->headers[r->n_headers++] = (struct cmek_http_header){cmek_view_from_cstr("X-Amz-Date"),
-                                                           cmek_view_from_cstr(r->sig.amz_date)};
-    r->headers[r->n_headers++] =
-        (struct cmek_http_header){cmek_view_from_cstr("Authorization"),
-                                  cmek_view_from_cstr(cmek_buf_cstr(&r->sig.authorization))};
+    r->n_headers += n_added;
 }
 
 static void s_release(struct s_signed_req *r)

@@ -126,7 +126,9 @@ static void s_prepare(struct s_req *r, const char *url, const char *service, con
                                           .normalize_path = true};
     struct cmek_sigv4_signed out;
     cmek_sigv4_signed_init(&out);
-    if (cmek_sigv4_sign_headers(&req, &opt, &out) != 0) {
+    struct cmek_http_header added[CMEK_SIGV4_MAX_ADDED_HEADERS];
+    size_t n_added = 0;
+    if (cmek_sigv4_sign_to_headers(&req, &opt, &out, added, &n_added) != 0) {
         fprintf(stderr, "signing failed\n");
         exit(1);
     }
@@ -137,14 +139,11 @@ static void s_prepare(struct s_req *r, const char *url, const char *service, con
         snprintf(line, sizeof(line), "X-Amz-Target: %s", target);
         r->headers = curl_slist_append(r->headers, line);
     }
-    snprintf(line, sizeof(line), "X-Amz-Date: %s", out.amz_date);
-    r->headers = curl_slist_append(r->headers, line);
-    if (c->token[0]) {
-        snprintf(line, sizeof(line), "X-Amz-Security-Token: %s", c->token);
+    for (size_t i = 0; i < n_added; i++) {
+        snprintf(line, sizeof(line), "%.*s: %.*s", (int)added[i].name.len, added[i].name.ptr,
+                 (int)added[i].value.len, added[i].value.ptr);
         r->headers = curl_slist_append(r->headers, line);
     }
-    snprintf(line, sizeof(line), "Authorization: %s", cmek_buf_cstr(&out.authorization));
-    r->headers = curl_slist_append(r->headers, line);
     r->body = strdup(body);
     cmek_sigv4_signed_clean_up(&out);
 }

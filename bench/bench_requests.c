@@ -70,16 +70,19 @@ static int s_one(CURL *c, struct s_job *job)
                                               .normalize_path = true};
         struct cmek_sigv4_signed out;
         cmek_sigv4_signed_init(&out);
-        if (cmek_sigv4_sign_headers(&req, &opt, &out) != 0) {
+        struct cmek_http_header added[CMEK_SIGV4_MAX_ADDED_HEADERS];
+        size_t n_added = 0;
+        if (cmek_sigv4_sign_to_headers(&req, &opt, &out, added, &n_added) != 0) {
             cmek_sigv4_signed_clean_up(&out);
             return -1;
         }
         char line[1024];
         h = curl_slist_append(h, "Content-Type: application/x-www-form-urlencoded; charset=utf-8");
-        snprintf(line, sizeof(line), "X-Amz-Date: %s", out.amz_date);
-        h = curl_slist_append(h, line);
-        snprintf(line, sizeof(line), "Authorization: %s", cmek_buf_cstr(&out.authorization));
-        h = curl_slist_append(h, line);
+        for (size_t i = 0; i < n_added; i++) {
+            snprintf(line, sizeof(line), "%.*s: %.*s", (int)added[i].name.len, added[i].name.ptr,
+                     (int)added[i].value.len, added[i].value.ptr);
+            h = curl_slist_append(h, line);
+        }
         cmek_sigv4_signed_clean_up(&out);
         snprintf(url, sizeof(url), "%s/", job->url);
         curl_easy_setopt(c, CURLOPT_URL, url);

@@ -925,6 +925,45 @@ int cmek_sigv4_sign_headers(const struct cmek_sigv4_request *req,
     return s_sign(req, opt, false, out);
 }
 
+int cmek_sigv4_sign_to_headers(const struct cmek_sigv4_request *req,
+                               const struct cmek_sigv4_sign_options *opt,
+                               struct cmek_sigv4_signed *out,
+                               struct cmek_http_header added[CMEK_SIGV4_MAX_ADDED_HEADERS],
+                               size_t *n_added)
+{
+    int rc = CMEK_OK;
+    size_t n = 0;
+    if (added == NULL || n_added == NULL) {
+        rc = CMEK_ERR_INVALID_ARG;
+        goto done;
+    }
+    rc = s_sign(req, opt, false, out);
+    if (rc) {
+        goto done;
+    }
+    added[n++] = (struct cmek_http_header){cmek_view_from_cstr("X-Amz-Date"),
+                                           {out->amz_date, CMEK_AMZ_DATE_LEN}};
+    /* Sent whenever there is a token: omit_session_token only keeps it out of the
+     * signature (post-sts-header-after), the service still needs it. */
+    if (s_nonempty(opt->credentials->session_token)) {
+        added[n++] =
+            (struct cmek_http_header){cmek_view_from_cstr("X-Amz-Security-Token"),
+                                      cmek_view_from_cstr(opt->credentials->session_token)};
+    }
+    if (opt->sign_body) {
+        added[n++] = (struct cmek_http_header){cmek_view_from_cstr("x-amz-content-sha256"),
+                                               cmek_view_from_cstr(out->payload_hash)};
+    }
+    added[n++] =
+        (struct cmek_http_header){cmek_view_from_cstr("Authorization"),
+                                  {cmek_buf_cstr(&out->authorization), out->authorization.len}};
+done:
+    if (n_added != NULL) {
+        *n_added = rc == CMEK_OK ? n : 0;
+    }
+    return rc;
+}
+
 int cmek_sigv4_sign_query(const struct cmek_sigv4_request *req,
                           const struct cmek_sigv4_sign_options *opt, struct cmek_sigv4_signed *out)
 {

@@ -97,7 +97,7 @@ static struct cmek_http_header s_hdr(const char *name, const char *value)
 int th_signed(struct th_ctx *t, const char *service, const char *region, const struct th_creds *c,
               const char *content_type, const char *target, const char *body, long offset_s)
 {
-    struct cmek_http_header headers[8];
+    struct cmek_http_header headers[3 + CMEK_SIGV4_MAX_ADDED_HEADERS];
     size_t n = 0;
     headers[n++] = s_hdr("Content-Type", content_type);
     headers[n++] = s_hdr("Host", S_HOST);
@@ -122,12 +122,9 @@ int th_signed(struct th_ctx *t, const char *service, const char *region, const s
     };
     struct cmek_sigv4_signed out;
     cmek_sigv4_signed_init(&out);
-    cr_assert_eq(cmek_sigv4_sign_headers(&sreq, &opt, &out), 0);
-    headers[n++] = s_hdr("X-Amz-Date", out.amz_date);
-    if (c->token[0]) {
-        headers[n++] = s_hdr("X-Amz-Security-Token", c->token);
-    }
-    headers[n++] = s_hdr("Authorization", cmek_buf_cstr(&out.authorization));
+    size_t n_added = 0;
+    cr_assert_eq(cmek_sigv4_sign_to_headers(&sreq, &opt, &out, headers + n, &n_added), 0);
+    n += n_added;
     int status = th_exchange(t, "POST", "/", headers, n, body);
     cmek_sigv4_signed_clean_up(&out);
     return status;

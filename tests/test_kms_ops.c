@@ -637,7 +637,9 @@ static void *s_hammer(void *arg)
                                               .normalize_path = true};
         struct cmek_sigv4_signed out;
         cmek_sigv4_signed_init(&out);
-        if (cmek_sigv4_sign_headers(&req, &opt, &out) != 0) {
+        struct cmek_http_header added[CMEK_SIGV4_MAX_ADDED_HEADERS];
+        size_t n_added = 0;
+        if (cmek_sigv4_sign_to_headers(&req, &opt, &out, added, &n_added) != 0) {
             cmek_sigv4_signed_clean_up(&out);
             w->other++;
             continue;
@@ -645,12 +647,11 @@ static void *s_hammer(void *arg)
         char line[2048];
         struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-amz-json-1.1");
         h = curl_slist_append(h, "X-Amz-Target: TrentService.Encrypt");
-        snprintf(line, sizeof(line), "X-Amz-Date: %s", out.amz_date);
-        h = curl_slist_append(h, line);
-        snprintf(line, sizeof(line), "X-Amz-Security-Token: %s", s_session.token);
-        h = curl_slist_append(h, line);
-        snprintf(line, sizeof(line), "Authorization: %s", cmek_buf_cstr(&out.authorization));
-        h = curl_slist_append(h, line);
+        for (size_t i = 0; i < n_added; i++) {
+            snprintf(line, sizeof(line), "%.*s: %.*s", (int)added[i].name.len, added[i].name.ptr,
+                     (int)added[i].value.len, added[i].value.ptr);
+            h = curl_slist_append(h, line);
+        }
         cmek_sigv4_signed_clean_up(&out);
         struct cmek_buf resp;
         cmek_buf_init(&resp, 1 << 16);

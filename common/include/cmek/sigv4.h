@@ -82,6 +82,21 @@ CMEK_WUR int cmek_sigv4_sign_headers(const struct cmek_sigv4_request *req,
                                      const struct cmek_sigv4_sign_options *opt,
                                      struct cmek_sigv4_signed *out);
 
+/* The most headers cmek_sigv4_sign_to_headers adds: X-Amz-Date, X-Amz-Security-Token,
+ * x-amz-content-sha256, Authorization. */
+#define CMEK_SIGV4_MAX_ADDED_HEADERS 4
+
+/* cmek_sigv4_sign_headers, then the headers the caller must send on top of req's, in this
+ * order: X-Amz-Date, X-Amz-Security-Token (whenever the credentials carry a token, signed
+ * or not), x-amz-content-sha256 (when sign_body), Authorization. The views in added borrow
+ * from out (date, hash, Authorization) and from opt->credentials (the token): keep both
+ * alive until the request is sent. *n_added is 0 on failure. */
+CMEK_WUR int cmek_sigv4_sign_to_headers(const struct cmek_sigv4_request *req,
+                                        const struct cmek_sigv4_sign_options *opt,
+                                        struct cmek_sigv4_signed *out,
+                                        struct cmek_http_header added[CMEK_SIGV4_MAX_ADDED_HEADERS],
+                                        size_t *n_added);
+
 /* Query (presigned) mode: out->query is req's query plus the X-Amz-* parameters and
  * X-Amz-Signature, ready to send. Signs the headers in req. expires_s must be at most
  * 604800. With omit_session_token the token is left out of the signature but still
