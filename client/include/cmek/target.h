@@ -72,6 +72,10 @@ struct cmek_target {
     unsigned max_attempts; /* per call, first try included; AWS's standard mode uses 3 */
 };
 
+/* A deep copy of src into dst (which must be initialised; its old contents are freed):
+ * what a client keeps so the caller's target may change or go away. */
+CMEK_WUR int cmek_target_copy(struct cmek_target *dst, const struct cmek_target *src);
+
 /* How the target reads the environment; tests pass their own. NULL fn: getenv(3). */
 typedef const char *(*cmek_getenv_fn)(void *ctx, const char *name);
 
