@@ -16,8 +16,9 @@
 CMEK_STS_OPERATIONS(CMEK_STS_DECLARE)
 #undef CMEK_STS_DECLARE
 
-/* The credentials of an AssumeRole output as an identity to act as (owned copies);
- * CMEK_ERR_PARSE when the output has no complete Credentials member. */
+/* The credentials of an AssumeRole output as an identity to act as (owned copies). out must
+ * be zeroed or hold credentials it owns: they are freed and replaced on success, untouched
+ * on failure. CMEK_ERR_PARSE when the output has no complete Credentials member. */
 CMEK_WUR int cmek_sts_session_credentials(const json_t *assume_role_output,
                                           struct cmek_aws_credentials *out);
 

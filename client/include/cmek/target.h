@@ -35,6 +35,8 @@ struct cmek_aws_credentials {
 };
 
 void cmek_aws_credentials_clean_up(struct cmek_aws_credentials *c); /* wipes and frees */
+/* Deep copy; dst must be zeroed or own what it holds (freed and replaced on success,
+ * untouched on failure). */
 CMEK_WUR int cmek_aws_credentials_copy(struct cmek_aws_credentials *dst,
                                        const struct cmek_aws_credentials *src);
 
