@@ -12,7 +12,7 @@
  * Safety: an emulator target ("emulator": true in its file) does not read the ambient
  * environment at all. It cannot fall back to real AWS endpoints (every endpoint it does not
  * name is the emulator's URL) nor to the user's real credentials (only the file's, which may
- * reference a variable explicitly with ${env:NAME}). */
+ * reference a variable explicitly with ${env.NAME}). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@
 #include "cmek/transport.h"
 
 #define S_MAX_FILE_BYTES     (1024u * 1024u) /* target, config and credentials files */
-#define S_MAX_VALUE_BYTES    (64u * 1024u)   /* one string value after ${env:} expansion */
+#define S_MAX_VALUE_BYTES    (64u * 1024u)   /* one string value after ${env.} expansion */
 #define S_MAX_PATH_BYTES     4096u
 #define S_MAX_ATTEMPTS_LIMIT 20u
 #define S_DEFAULT_REGION     "us-east-1"
@@ -680,14 +680,14 @@ struct s_file_ctx {
     const char *emulator_url; /* aws.endpoint_url of an emulator target; borrowed from t */
 };
 
-/* value with every "${env:NAME}" and "${env:NAME:-default}" replaced. */
+/* value with every "${env.NAME}" and "${env.NAME:-default}" replaced. */
 static int s_expand(const struct s_file_ctx *fc, const char *field, const char *value,
                     struct cmek_buf *out)
 {
     int rc = CMEK_OK;
     const char *p = value;
     while (*p != '\0' && rc == CMEK_OK) {
-        const char *start = strstr(p, "${env:");
+        const char *start = strstr(p, "${env.");
         if (start == NULL) {
             rc = cmek_buf_append_str(out, p);
             break;
@@ -696,7 +696,7 @@ static int s_expand(const struct s_file_ctx *fc, const char *field, const char *
         const char *name = start + 6;
         const char *close = strchr(name, '}');
         if (rc == CMEK_OK && close == NULL) {
-            s_why(fc->why, fc->why_len, "%s: field '%s': unterminated ${env:...}", fc->path, field);
+            s_why(fc->why, fc->why_len, "%s: field '%s': unterminated ${env....}", fc->path, field);
             rc = CMEK_ERR_PARSE;
         }
         if (rc) {
@@ -711,7 +711,7 @@ static int s_expand(const struct s_file_ctx *fc, const char *field, const char *
         }
         char var[256];
         if (name_len == 0 || name_len >= sizeof(var)) {
-            s_why(fc->why, fc->why_len, "%s: field '%s': bad variable name in ${env:...}", fc->path,
+            s_why(fc->why, fc->why_len, "%s: field '%s': bad variable name in ${env....}", fc->path,
                   field);
             rc = CMEK_ERR_PARSE;
             break;

@@ -524,8 +524,8 @@ Test(client_target, env_reference_is_substituted)
     s_set("MY_KEY", "CCDB1_from_env");
     s_set("MY_HOST", "cc.test");
     const char *path =
-        s_write("t.json", "{\"name\":\"x\",\"ccloud\":{\"api_key\":\"${env:MY_KEY}\","
-                          "\"server\":\"https://${env:MY_HOST}:8443/api\"}}");
+        s_write("t.json", "{\"name\":\"x\",\"ccloud\":{\"api_key\":\"${env.MY_KEY}\","
+                          "\"server\":\"https://${env.MY_HOST}:8443/api\"}}");
     cr_assert_eq(s_load(path), CMEK_OK, "%s", s_why);
     cr_assert_str_eq(s_t.ccloud_api_key, "CCDB1_from_env");
     cr_assert_str_eq(s_t.endpoint[CMEK_SERVICE_CCLOUD], "https://cc.test:8443/api");
@@ -534,8 +534,8 @@ Test(client_target, env_reference_is_substituted)
 Test(client_target, env_reference_default_used_when_unset)
 {
     const char *path = s_write(
-        "t.json", "{\"name\":\"x\",\"vault\":{\"addr\":\"${env:NO_SUCH_VAR:-http://v.test:1}\","
-                  "\"namespace\":\"${env:NO_NS:-}\"}}");
+        "t.json", "{\"name\":\"x\",\"vault\":{\"addr\":\"${env.NO_SUCH_VAR:-http://v.test:1}\","
+                  "\"namespace\":\"${env.NO_NS:-}\"}}");
     cr_assert_eq(s_load(path), CMEK_OK, "%s", s_why);
     cr_assert_str_eq(s_t.endpoint[CMEK_SERVICE_VAULT], "http://v.test:1");
     cr_assert_null(s_t.vault_namespace, "an empty value means unset");
@@ -544,7 +544,7 @@ Test(client_target, env_reference_default_used_when_unset)
 Test(client_target, env_reference_without_default_must_be_set)
 {
     const char *path =
-        s_write("t.json", "{\"name\":\"x\",\"vault\":{\"token\":\"${env:MY_VAULT_TOKEN}\"}}");
+        s_write("t.json", "{\"name\":\"x\",\"vault\":{\"token\":\"${env.MY_VAULT_TOKEN}\"}}");
     char expected[512];
     snprintf(expected, sizeof(expected),
              "%s: field 'vault.token': environment variable MY_VAULT_TOKEN is not set (and no "
@@ -556,9 +556,9 @@ Test(client_target, env_reference_without_default_must_be_set)
 
 Test(client_target, unterminated_env_reference_is_rejected)
 {
-    const char *path = s_write("t.json", "{\"name\":\"x\",\"vault\":{\"token\":\"${env:T\"}}");
+    const char *path = s_write("t.json", "{\"name\":\"x\",\"vault\":{\"token\":\"${env.T\"}}");
     char expected[512];
-    snprintf(expected, sizeof(expected), "%s: field 'vault.token': unterminated ${env:...}", path);
+    snprintf(expected, sizeof(expected), "%s: field 'vault.token': unterminated ${env....}", path);
     cr_assert_eq(s_load(path), CMEK_ERR_PARSE);
     cr_assert_str_eq(s_why, expected);
 }

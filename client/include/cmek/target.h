@@ -93,8 +93,8 @@ CMEK_WUR int cmek_target_from_environment(struct cmek_target *t, cmek_getenv_fn 
 
 /* Resolves a target: "emulator" and "live" name fixtures/targets/<name>.json under
  * fixtures_dir; anything else is a file path. The environment is applied first and the
- * file's settings over it; "${env:NAME}" in a file value reads NAME, and
- * "${env:NAME:-default}" falls back. Unknown fields, bad types and unreadable files are
+ * file's settings over it; "${env.NAME}" in a file value reads NAME, and
+ * "${env.NAME:-default}" falls back. Unknown fields, bad types and unreadable files are
  * CMEK_ERR_PARSE with why naming the file and field. */
 CMEK_WUR int cmek_target_load(struct cmek_target *t, const char *name_or_path,
                               const char *fixtures_dir, cmek_getenv_fn getenv_fn, void *ctx,
