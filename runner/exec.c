@@ -390,7 +390,11 @@ static int s_call_step(struct s_run *run, const struct crun_step *step, enum cru
             goto done;
         }
         int64_t elapsed = s_now_ms() - start;
-        if (elapsed + interval > step->wait.timeout_ms || s_interrupted(run->opt)) {
+        int64_t timeout_ms = step->wait.timeout_ms;
+        if (run->opt->max_wait_ms > 0 && run->opt->max_wait_ms < timeout_ms) {
+            timeout_ms = run->opt->max_wait_ms;
+        }
+        if (elapsed + interval > timeout_ms || s_interrupted(run->opt)) {
             struct cmek_buf last;
             cmek_buf_init(&last, CRUN_REASON_MAX_BYTES);
             rc = cmek_buf_append(&last, run->reason.data, run->reason.len);

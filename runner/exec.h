@@ -34,6 +34,7 @@ struct crun_exec_options {
     const char *run_id;               /* ${run_id} */
     const char *fixtures_dir;         /* for $file */
     bool reset;                       /* emulator.reset before the scenario (emulator targets) */
+    int64_t max_wait_ms;              /* caps every step's wait timeout; 0: no cap */
     const char *(*getenv_fn)(void *ctx, const char *name); /* NULL: getenv(3) */
     void *env_ctx;
     struct cmek_transport *transport; /* lent to every client; NULL: libcurl */

@@ -16,6 +16,7 @@
 #include "report.h"
 #include "scenario.h"
 #include "vars.h"
+#include "wait.h"
 
 #define CRUN_EXIT_OK          0
 #define CRUN_EXIT_FAILED      1
@@ -53,6 +54,8 @@ static void s_usage(FILE *out)
             "                         one built with cmek-run)\n"
             "  --emulator-log FILE    where the private emulator's log goes (default /dev/null)\n"
             "  --no-reset             do not reset the emulator before each scenario\n"
+            "  --max-wait DURATION    cap every step's wait timeout (e.g. 10s: a CI run against\n"
+            "                         the emulator, which needs no waiting for consistency)\n"
             "  --var NAME=VALUE       set a variable (overrides the scenario's vars); repeatable\n"
             "  --only NAME            run only the scenario of that name; repeatable\n"
             "  --fixtures DIR         where $file and target names are looked up (default:\n"
@@ -74,7 +77,8 @@ struct s_cli {
     const char *emulator_bin;
     const char *emulator_log;
     bool reset;
-    json_t *vars; /* owned */
+    int64_t max_wait_ms; /* 0: no cap */
+    json_t *vars;        /* owned */
     const char **only;
     size_t only_len;
     const char *fixtures_dir;
@@ -108,6 +112,7 @@ static int s_parse(int argc, char **argv, struct s_cli *cli)
         {"emulator-bin", required_argument, NULL, 'b'},
         {"emulator-log", required_argument, NULL, 'l'},
         {"no-reset", no_argument, NULL, 'R'},
+        {"max-wait", required_argument, NULL, 'W'},
         {"var", required_argument, NULL, 'v'},
         {"only", required_argument, NULL, 'o'},
         {"fixtures", required_argument, NULL, 'f'},
@@ -136,6 +141,14 @@ static int s_parse(int argc, char **argv, struct s_cli *cli)
             break;
         case 'R':
             cli->reset = false;
+            break;
+        case 'W':
+            if (crun_duration_parse_ms(optarg, &cli->max_wait_ms) != CMEK_OK) {
+                fprintf(stderr,
+                        "cmek-run: --max-wait wants a duration such as 500ms, 10s, 5m: '%s'\n",
+                        optarg);
+                return CRUN_EXIT_USAGE;
+            }
             break;
         case 'v': {
             const char *eq = strchr(optarg, '=');
@@ -423,6 +436,7 @@ int main(int argc, char **argv)
         .run_id = run_id,
         .fixtures_dir = cli.fixtures_dir,
         .reset = cli.reset,
+        .max_wait_ms = cli.max_wait_ms,
         .interrupted = s_interrupted,
         .on_step = s_on_step,
         .report_ctx = &rctx,

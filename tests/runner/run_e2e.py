@@ -190,6 +190,18 @@ FAILED: 1 scenario, 2 steps: 1 passed, 1 failed, 0 skipped (N ms)
         raise AssertionError(f"waited {took} ms; the timeout is 600 ms")
 
 
+@check("max_wait_caps_every_wait")
+def _():
+    rc, out, err = run("--emulator", "--max-wait", "200ms", "run/wait.json")
+    expect_eq((rc, err), (1, ""), "result")
+    took = int(re.search(r"timed out after (\d+) ms", out).group(1))
+    if not took <= 200:
+        raise AssertionError(f"waited {took} ms; --max-wait is 200 ms")
+    rc, out, err = run("--emulator", "--max-wait", "soon", "run/wait.json")
+    expect_eq((rc, out, err), (2, "", "cmek-run: --max-wait wants a duration such as 500ms, 10s, 5m: 'soon'\n"),
+              "bad duration")
+
+
 @check("emulator_reset_between_scenarios_and_no_reset")
 def _():
     # reset.json leaves a role of a fixed name behind: twice in one run, it passes only
