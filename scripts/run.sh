@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job: builds cmek-emulator, starts it, runs the CMEK trust flow and the CMEK key
-# flow with every revocation path end to end with the real AWS CLI, prints the report and how
-# to use the emulator, and keeps serving until Ctrl-C (the state is reset before each flow). Set CMEK_LISTEN (default 127.0.0.1:4566) to serve elsewhere; pass --exit to stop
-# after the report instead of serving.
+# The main job: builds cmek-emulator, libcmek and cmek-run, starts the emulator, runs every
+# scenario of scenarios/ against it with cmek-run (the CMEK provisioning of the docs and each
+# revocation drill with its restoration; JUnit in build/scenarios-junit.xml), then the same key
+# flow with the unmodified AWS CLI, prints the report and how to use the emulator, and keeps
+# serving until Ctrl-C (the state is reset before each scenario and flow). Set CMEK_LISTEN
+# (default 127.0.0.1:4566) to serve elsewhere; pass --exit to stop after the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
@@ -22,8 +24,12 @@ if ! read -r -t 10 url <&"${EMU[0]}"; then
 fi
 echo "cmek-emulator serving at $url"
 echo
-echo "== Report: the CMEK cross-account trust flow, driven by the AWS CLI =="
+echo "== Report: every scenario (scenarios/*.json), driven by cmek-run through libcmek =="
 status=0
+CMEK_EMULATOR_URL="$url" build/runner/cmek-run --target emulator \
+    --junit build/scenarios-junit.xml scenarios/*.json || status=$?
+echo
+echo "== Report: the CMEK cross-account trust flow, driven by the AWS CLI =="
 bash tests/conformance/awscli.sh --url "$url" || status=$?
 echo
 echo "== Report: the CMEK key flow and every revocation path, driven by the AWS CLI =="
@@ -41,7 +47,8 @@ CockroachDB Cloud's account 999988887777: AKIAI44QH8DHBEXAMPLE / je7MtGbClwBF/2Z
 Emulator clock:  curl -s -XPOST $url/_emulator/clock -d '{"advance":"2h"}'
 Reset:           curl -s -XPOST $url/_emulator/reset
 The whole world: build/emulator/cmek-emulator --print-world
-Scenario runs (cmek-run) arrive with the scenario runner; see README.md.
+Scenarios:       CMEK_EMULATOR_URL=$url build/runner/cmek-run scenarios/revoke-a-key-policy.json
+                 (build/runner/cmek-run --emulator ... starts a private emulator instead)
 EOM
 if [[ "${1:-}" == --exit ]]; then
     exit "$status"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Totals the cases of every suite in a meson test log: Criterion's "Synthesis" line and the
-conformance scripts' "N passed, N failed" line. A suite that failed without either counts as
+conformance scripts' "N passed, N failed" line, and cmek-run's "OK: N scenarios, N steps: N passed, N failed" line. A suite that failed without either counts as
 one failure. Prints one line per suite, then "tests: N passed, N failed"."""
 import json
 import re
@@ -8,15 +8,21 @@ import sys
 
 CRITERION = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
 PLAIN = re.compile(r"^\w+: (\d+) passed, (\d+) failed$", re.M)
+# cmek-run's summary line: one case per scenario step.
+CHECKS = re.compile(r"^(\d+) of (\d+) checks passed$", re.M)  # tests/runner/run_e2e.py
+STEPS = re.compile(r"^(?:OK|FAILED): \d+ scenarios?, \d+ steps?: (\d+) passed, (\d+) failed", re.M)
 
 total_pass = total_fail = 0
 for line in open(sys.argv[1]):
     test = json.loads(line)
     out = (test.get("stdout") or "") + (test.get("stderr") or "")
     m = CRITERION.search(out)
-    p = PLAIN.search(out)
+    p = PLAIN.search(out) or STEPS.search(out)
+    c = CHECKS.search(out)
     if m:
         passed, failed = int(m.group(2)), int(m.group(3)) + int(m.group(4))
+    elif c:
+        passed, failed = int(c.group(1)), int(c.group(2)) - int(c.group(1))
     elif p:
         passed, failed = int(p.group(1)), int(p.group(2))
     else:
