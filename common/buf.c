@@ -1,5 +1,7 @@
 #include "cmek/buf.h"
 
+#include <openssl/crypto.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,11 @@ static int s_reserve(struct cmek_buf *buf, size_t extra)
     return CMEK_OK;
 }
 
+static bool s_fits(const struct cmek_buf *buf, size_t extra)
+{
+    return buf->data != NULL && extra < buf->cap && buf->len + extra + 1 <= buf->cap;
+}
+
 int cmek_buf_reserve(struct cmek_buf *buf, size_t extra)
 {
     return s_reserve(buf, extra);
@@ -73,6 +80,35 @@ int cmek_buf_append(struct cmek_buf *buf, const void *bytes, size_t len)
     return CMEK_OK;
 }
 
+int cmek_buf_append_secret(struct cmek_buf *buf, const void *bytes, size_t len)
+{
+    if (s_fits(buf, len)) {
+        return cmek_buf_append(buf, bytes, len);
+    }
+    struct cmek_buf grown;
+    cmek_buf_init(&grown, buf->max_bytes);
+    /* The doubling s_reserve would do, into fresh storage. */
+    int rc = s_reserve(&grown, 2 * (buf->len + len));
+    if (rc == CMEK_ERR_LIMIT) {
+        rc = s_reserve(&grown, buf->len + len);
+    }
+    rc = rc ? rc : cmek_buf_append(&grown, buf->data, buf->len);
+    rc = rc ? rc : cmek_buf_append(&grown, bytes, len);
+    if (rc) {
+        if (grown.data != NULL) {
+            OPENSSL_cleanse(grown.data, grown.cap);
+        }
+        cmek_buf_clean_up(&grown);
+        return rc;
+    }
+    if (buf->data != NULL) {
+        OPENSSL_cleanse(buf->data, buf->cap);
+    }
+    free(buf->data);
+    *buf = grown;
+    return CMEK_OK;
+}
+
 int cmek_buf_append_str(struct cmek_buf *buf, const char *str)
 {
     return cmek_buf_append(buf, str, strlen(str));
@@ -80,6 +116,13 @@ int cmek_buf_append_str(struct cmek_buf *buf, const char *str)
 
 int cmek_buf_append_byte(struct cmek_buf *buf, char byte)
 {
+    /* The common case without s_reserve's checks: room for the byte and the NUL, under
+     * the cap (s_reserve's own condition for one byte). */
+    if (buf->len + 2 <= buf->cap && buf->len < buf->max_bytes) {
+        buf->data[buf->len++] = byte;
+        buf->data[buf->len] = '\0';
+        return CMEK_OK;
+    }
     return cmek_buf_append(buf, &byte, 1);
 }
 

@@ -1,6 +1,5 @@
 #include "cmek/crypto.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -8,17 +7,15 @@
 #include <string.h>
 
 /* OpenSSL 3 looks an algorithm up (under a lock) on every use of EVP_sha256() and friends;
- * SigV4 and KMS use three algorithms on every request, so they are fetched once per process
+ * SigV4 and KMS use two algorithms on every request, so they are fetched once per process
  * and then only read. These are constants after the first use, not mutable state. */
 static pthread_once_t s_fetch_once = PTHREAD_ONCE_INIT;
 static EVP_MD *s_sha256_md;
-static EVP_MAC *s_hmac_mac;
 static EVP_CIPHER *s_aes256gcm_cipher;
 
 static void s_fetch(void)
 {
     s_sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-    s_hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     s_aes256gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 }
 
@@ -50,25 +47,57 @@ int cmek_sha256_hex(const void *data, size_t len, char out[CMEK_SHA256_HEX_LEN +
     return CMEK_OK;
 }
 
+/* HMAC-SHA256 (RFC 2104) over the SHA-256 fetched once. EVP_MAC would be the usual call, but
+ * it takes its digest by name, and OpenSSL 3 resolves that name (a fetch under the library
+ * context's lock) and builds three digest contexts on every EVP_MAC_init: a SigV4
+ * verification runs one HMAC per request (five when the signing key is not cached), where
+ * that setup was most of its cost. The construction is the standard one and is checked
+ * against EVP_MAC's output by the unit tests (RFC 4231 vectors). */
 int cmek_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                      uint8_t out[CMEK_SHA256_LEN])
 {
+    enum { S_BLOCK = 64 };
     pthread_once(&s_fetch_once, s_fetch);
     int rc = CMEK_ERR_CRYPTO;
-    EVP_MAC_CTX *ctx = s_hmac_mac ? EVP_MAC_CTX_new(s_hmac_mac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA2-256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    size_t out_len = 0;
-    if (ctx == NULL || EVP_MAC_init(ctx, key, key_len, params) != 1 ||
-        EVP_MAC_update(ctx, data, len) != 1 ||
-        EVP_MAC_final(ctx, out, &out_len, CMEK_SHA256_LEN) != 1 || out_len != CMEK_SHA256_LEN) {
+    uint8_t k0[S_BLOCK] = {0};
+    uint8_t pad[S_BLOCK];
+    uint8_t inner[CMEK_SHA256_LEN];
+    unsigned int inner_len = 0;
+    unsigned int out_len = 0;
+    EVP_MD_CTX *ctx = s_sha256_md ? EVP_MD_CTX_new() : NULL;
+    if (ctx == NULL) {
+        goto done;
+    }
+    if (key_len > S_BLOCK) {
+        if (cmek_sha256(key, key_len, k0) != CMEK_OK) {
+            goto done;
+        }
+    } else if (key_len > 0) {
+        memcpy(k0, key, key_len);
+    }
+    for (size_t i = 0; i < S_BLOCK; i++) {
+        pad[i] = (uint8_t)(k0[i] ^ 0x36);
+    }
+    if (EVP_DigestInit_ex2(ctx, s_sha256_md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, pad, S_BLOCK) != 1 || EVP_DigestUpdate(ctx, data, len) != 1 ||
+        EVP_DigestFinal_ex(ctx, inner, &inner_len) != 1 || inner_len != CMEK_SHA256_LEN) {
+        goto done;
+    }
+    for (size_t i = 0; i < S_BLOCK; i++) {
+        pad[i] = (uint8_t)(k0[i] ^ 0x5c);
+    }
+    if (EVP_DigestInit_ex2(ctx, s_sha256_md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, pad, S_BLOCK) != 1 ||
+        EVP_DigestUpdate(ctx, inner, sizeof(inner)) != 1 ||
+        EVP_DigestFinal_ex(ctx, out, &out_len) != 1 || out_len != CMEK_SHA256_LEN) {
         goto done;
     }
     rc = CMEK_OK;
 done:
-    EVP_MAC_CTX_free(ctx);
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_cleanse(k0, sizeof(k0));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(inner, sizeof(inner));
     return rc;
 }
 
@@ -165,11 +194,52 @@ int cmek_base64_decode(const char *in, size_t len, struct cmek_buf *out)
     return CMEK_OK;
 }
 
+/* Random bytes come from OpenSSL's DRBG in blocks: each RAND_bytes call costs far more than
+ * the bytes it makes (the per-thread DRBG lookup under the library context's lock, parameter
+ * lookups, and a getpid() system call for its fork check), and the emulator draws 12 bytes
+ * (a GCM IV) or 32 (a data key) per request. Each thread keeps its own block, so there is
+ * no lock; a byte is handed out once and wiped as it is; a forked child drops the block it
+ * inherited (pthread_atfork), so parent and child never hand out the same bytes. */
+#define S_RANDOM_BLOCK_BYTES 1024
+#define S_RANDOM_DIRECT_MIN  256 /* larger requests go straight to the DRBG */
+
+struct s_random_block {
+    uint8_t bytes[S_RANDOM_BLOCK_BYTES];
+    size_t next; /* bytes[next..] are unused; S_RANDOM_BLOCK_BYTES when empty */
+};
+
+static _Thread_local struct s_random_block s_random = {.next = S_RANDOM_BLOCK_BYTES};
+static pthread_once_t s_random_once = PTHREAD_ONCE_INIT;
+
+static void s_random_drop(void)
+{
+    OPENSSL_cleanse(s_random.bytes, sizeof(s_random.bytes));
+    s_random.next = S_RANDOM_BLOCK_BYTES;
+}
+
+static void s_random_register_fork(void)
+{
+    /* After fork only the forking thread exists in the child: its block is the one to drop. */
+    (void)pthread_atfork(NULL, NULL, s_random_drop);
+}
+
 int cmek_random_bytes(void *out, size_t len)
 {
-    if (RAND_bytes(out, (int)len) != 1) {
-        return CMEK_ERR_CRYPTO;
+    if (len >= S_RANDOM_DIRECT_MIN) {
+        return RAND_bytes(out, (int)len) == 1 ? CMEK_OK : CMEK_ERR_CRYPTO;
     }
+    pthread_once(&s_random_once, s_random_register_fork);
+    struct s_random_block *b = &s_random;
+    if (S_RANDOM_BLOCK_BYTES - b->next < len) {
+        if (RAND_bytes(b->bytes, (int)sizeof(b->bytes)) != 1) {
+            s_random_drop();
+            return CMEK_ERR_CRYPTO;
+        }
+        b->next = 0;
+    }
+    memcpy(out, b->bytes + b->next, len);
+    OPENSSL_cleanse(b->bytes + b->next, len);
+    b->next += len;
     return CMEK_OK;
 }
 

@@ -20,6 +20,10 @@
 #define S_MAX_EXPIRES_S    604800u /* seven days, AWS's limit for presigned requests */
 #define S_MAX_SECRET_BYTES 1024u   /* real secrets are 40 bytes; bounds the key buffer */
 #define S_SCOPE_DATE_LEN   8
+/* Starting sizes of the verifier's buffers: a botocore KMS request's canonical request is
+ * about 400 bytes, its string to sign about 130. */
+#define S_TYPICAL_CANONICAL_BYTES      1024u
+#define S_TYPICAL_STRING_TO_SIGN_BYTES 256u
 
 /* Canonical-query parameters left out of the signed text: the signature itself always
  * (query mode), and the session token when a presigner added it after signing. */
@@ -217,9 +221,10 @@ static bool s_is_unsigned_header(struct cmek_view name)
 
 static int s_append_lower(struct cmek_buf *out, struct cmek_view v)
 {
-    int rc = CMEK_OK;
+    size_t start = out->len;
+    int rc = cmek_buf_append_view(out, v);
     for (size_t i = 0; i < v.len && rc == CMEK_OK; i++) {
-        rc = cmek_buf_append_byte(out, s_lower(v.ptr[i]));
+        out->data[start + i] = s_lower(out->data[start + i]);
     }
     return rc;
 }
@@ -230,18 +235,20 @@ static int s_append_header_value(struct cmek_buf *out, struct cmek_view value)
 {
     int rc = CMEK_OK;
     struct cmek_view v = s_trim(value);
-    bool in_space = false;
-    for (size_t i = 0; i < v.len && rc == CMEK_OK; i++) {
-        if (s_is_space(v.ptr[i])) {
-            in_space = true;
-            continue;
+    /* Copied in runs between whitespace, not byte by byte: values are mostly one run. */
+    size_t i = 0;
+    while (i < v.len && rc == CMEK_OK) {
+        size_t run = i;
+        while (run < v.len && !s_is_space(v.ptr[run])) {
+            run++;
         }
-        if (in_space) {
-            rc = cmek_buf_append_byte(out, ' ');
-            in_space = false;
+        rc = cmek_buf_append(out, v.ptr + i, run - i);
+        i = run;
+        while (i < v.len && s_is_space(v.ptr[i])) {
+            i++;
         }
-        if (rc == CMEK_OK) {
-            rc = cmek_buf_append_byte(out, v.ptr[i]);
+        if (rc == CMEK_OK && i < v.len) {
+            rc = cmek_buf_append_byte(out, ' '); /* s_trim left no whitespace at the end */
         }
     }
     return rc;
@@ -309,6 +316,11 @@ static int s_append_canonical_uri(struct cmek_buf *out, struct cmek_view path, b
     struct cmek_view *segs = NULL;
     struct cmek_buf norm;
     cmek_buf_init(&norm, CMEK_SIGV4_MAX_CANONICAL_BYTES);
+    if (cmek_view_eq_cstr(path, "/")) {
+        /* The path of every JSON and Query request: the same either way. */
+        rc = cmek_buf_append_byte(out, '/');
+        goto done;
+    }
     if (!normalize) {
         rc = path.len == 0 ? cmek_buf_append_byte(out, '/')
                            : cmek_sigv4_uri_encode(path, false, out);
@@ -422,6 +434,9 @@ static int s_append_canonical_query(struct cmek_buf *out, struct cmek_view raw,
     if (raw.len > CMEK_SIGV4_MAX_CANONICAL_BYTES) {
         rc = CMEK_ERR_LIMIT;
         goto done;
+    }
+    if (raw.len == 0 && n_extras == 0) {
+        goto done; /* no parameters: an empty line (every JSON request) */
     }
     size_t n_slots = n_extras + 1;
     for (size_t i = 0; i < raw.len; i++) {
@@ -611,10 +626,20 @@ static int s_scoped_key(const char *secret, const struct s_scope *scope,
                         struct cmek_sigv4_key_cache *cache, uint8_t key[CMEK_SHA256_LEN])
 {
     char name[sizeof(cache->scope)];
-    int n = snprintf(name, sizeof(name), "%.*s/%.*s/%.*s", (int)scope->date.len, scope->date.ptr,
-                     (int)scope->region.len, scope->region.ptr, (int)scope->service.len,
-                     scope->service.ptr);
-    bool cacheable = cache != NULL && n > 0 && (size_t)n < sizeof(name);
+    size_t n = scope->date.len + 1 + scope->region.len + 1 + scope->service.len;
+    bool cacheable = cache != NULL && n < sizeof(name);
+    if (cacheable) {
+        /* "date/region/service" */
+        char *p = name;
+        memcpy(p, scope->date.ptr, scope->date.len);
+        p += scope->date.len;
+        *p++ = '/';
+        memcpy(p, scope->region.ptr, scope->region.len);
+        p += scope->region.len;
+        *p++ = '/';
+        memcpy(p, scope->service.ptr, scope->service.len);
+        name[n] = '\0';
+    }
     if (cacheable && strcmp(cache->scope, name) == 0) {
         memcpy(key, cache->key, CMEK_SHA256_LEN);
         return CMEK_OK;
@@ -622,7 +647,7 @@ static int s_scoped_key(const char *secret, const struct s_scope *scope,
     int rc = cmek_sigv4_signing_key(secret, scope->date, scope->region, scope->service, key);
     if (rc == CMEK_OK && cacheable) {
         memcpy(cache->key, key, CMEK_SHA256_LEN);
-        memcpy(cache->scope, name, (size_t)n + 1);
+        memcpy(cache->scope, name, n + 1);
     }
     return rc;
 }
@@ -1504,8 +1529,11 @@ static int s_verify_once(const struct cmek_sigv4_request *req, const struct cmek
     bool present = true;
     *match = false;
     cmek_buf_reset(canonical);
-
-    rc = cmek_sha256_hex(req->body.ptr, req->body.len, body_hash);
+    /* Room for a typical canonical request and string to sign at once (they grow past it
+     * if they must): a doubling from 64 bytes was one realloc per few appends. */
+    rc = cmek_buf_reserve(canonical, S_TYPICAL_CANONICAL_BYTES);
+    rc = rc ? rc : cmek_buf_reserve(&sts, S_TYPICAL_STRING_TO_SIGN_BYTES);
+    rc = rc ? rc : cmek_sha256_hex(req->body.ptr, req->body.len, body_hash);
     if (rc) {
         goto done;
     }

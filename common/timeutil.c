@@ -17,18 +17,89 @@ static bool s_digits(const char *in, size_t n, int *out)
     return true;
 }
 
+/* Years 1970..9999 by arithmetic (days to civil date, H. Hinnant's algorithm), because
+ * gmtime_r takes glibc's time-zone lock and strftime goes through the locale machinery, and
+ * SigV4 formats a date on every request. Outside that range (never in practice) the libc
+ * path, which the fast one matches exactly (tests/test_common.c compares them). */
+#define S_LAST_FOUR_DIGIT_SECOND 253402300799LL /* 9999-12-31T23:59:59Z */
+
+struct s_civil {
+    int year, mon, day, hour, min, sec;
+};
+
+static bool s_civil_fast(time_t t, struct s_civil *c)
+{
+    if (t < 0 || (long long)t > S_LAST_FOUR_DIGIT_SECOND) {
+        return false;
+    }
+    long long days = (long long)t / 86400;
+    long long rem = (long long)t % 86400;
+    c->hour = (int)(rem / 3600);
+    c->min = (int)(rem / 60 % 60);
+    c->sec = (int)(rem % 60);
+    long long z = days + 719468;
+    long long era = z / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    c->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    c->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+    c->year = (int)(yoe + era * 400 + (c->mon <= 2 ? 1 : 0));
+    return true;
+}
+
+static char *s_put_digits(char *out, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return out + width;
+}
+
 void cmek_time_format_amz(time_t t, char out[CMEK_AMZ_DATE_LEN + 1])
 {
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, CMEK_AMZ_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
+    struct s_civil c;
+    if (!s_civil_fast(t, &c)) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(out, CMEK_AMZ_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
+        return;
+    }
+    char *p = s_put_digits(out, c.year, 4);
+    p = s_put_digits(p, c.mon, 2);
+    p = s_put_digits(p, c.day, 2);
+    *p++ = 'T';
+    p = s_put_digits(p, c.hour, 2);
+    p = s_put_digits(p, c.min, 2);
+    p = s_put_digits(p, c.sec, 2);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 void cmek_time_format_iso8601(time_t t, char out[CMEK_ISO8601_LEN + 1])
 {
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, CMEK_ISO8601_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    struct s_civil c;
+    if (!s_civil_fast(t, &c)) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(out, CMEK_ISO8601_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return;
+    }
+    char *p = s_put_digits(out, c.year, 4);
+    *p++ = '-';
+    p = s_put_digits(p, c.mon, 2);
+    *p++ = '-';
+    p = s_put_digits(p, c.day, 2);
+    *p++ = 'T';
+    p = s_put_digits(p, c.hour, 2);
+    *p++ = ':';
+    p = s_put_digits(p, c.min, 2);
+    *p++ = ':';
+    p = s_put_digits(p, c.sec, 2);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 void cmek_time_format_iso8601_ms(int64_t t_ms, char out[CMEK_ISO8601_MS_LEN + 1])

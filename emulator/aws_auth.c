@@ -125,7 +125,7 @@ static int s_resolve_key(const struct emu_app *app, const struct cmek_sigv4_auth
         caller->principal.entity_arn = user->ident.arn;
         caller->principal.unique_id = user->ident.id;
         caller->principal.session_name = NULL;
-        snprintf(caller->arn, sizeof(caller->arn), "%s", user->ident.arn);
+        s_copy_view(caller->arn, sizeof(caller->arn), cmek_view_from_cstr(user->ident.arn));
         caller->principal.arn = caller->arn;
         return CMEK_OK;
     }
@@ -147,7 +147,7 @@ static int s_resolve_key(const struct emu_app *app, const struct cmek_sigv4_auth
     caller->principal.entity_arn = s->role_arn;
     caller->principal.unique_id = s->role_id;
     caller->principal.session_name = s->session_name;
-    snprintf(caller->arn, sizeof(caller->arn), "%s", s->arn);
+    s_copy_view(caller->arn, sizeof(caller->arn), cmek_view_from_cstr(s->arn));
     caller->principal.arn = caller->arn;
     return CMEK_OK;
 }

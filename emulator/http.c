@@ -1,6 +1,6 @@
 #include "http.h"
 
-#include <stdio.h>
+#include <string.h>
 
 void emu_response_init(struct emu_response *resp)
 {
@@ -23,7 +23,9 @@ void emu_response_add_header(struct emu_response *resp, const char *name, const 
     }
     struct emu_response_header *h = &resp->headers[resp->n_headers++];
     h->name = name;
-    snprintf(h->value, sizeof(h->value), "%s", value);
+    size_t n = strnlen(value, sizeof(h->value) - 1);
+    memcpy(h->value, value, n);
+    h->value[n] = '\0';
 }
 
 struct cmek_view emu_request_header(const struct emu_request *req, const char *name)

@@ -1,5 +1,7 @@
 /* Tests of libcmek-common's small pieces: capped buffers, base64, hex, time formats. */
 #include <criterion/criterion.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,6 +115,91 @@ Test(base64, sha256_and_hmac_match_known_answers)
     cr_assert(cmek_consttime_eq("abc", 3, "abc", 3));
     cr_assert_not(cmek_consttime_eq("abc", 3, "abd", 3));
     cr_assert_not(cmek_consttime_eq("abc", 3, "ab", 2));
+}
+
+/* HMAC through OpenSSL's EVP_MAC, the reference cmek_hmac_sha256 must agree with. */
+static void s_evp_hmac(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
+                       uint8_t out[32])
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA2-256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t n = 0;
+    cr_assert_eq(EVP_MAC_init(ctx, key, key_len, params), 1);
+    cr_assert_eq(EVP_MAC_update(ctx, data, len), 1);
+    cr_assert_eq(EVP_MAC_final(ctx, out, &n, 32), 1);
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+}
+
+Test(base64, hmac_matches_evp_mac_for_every_key_length)
+{
+    uint8_t key[200], data[300], got[32], want[32];
+    for (size_t i = 0; i < sizeof(key); i++) {
+        key[i] = (uint8_t)(i * 7 + 1);
+    }
+    for (size_t i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)(i * 13 + 5);
+    }
+    /* Around the 64-byte block: shorter keys are padded, longer ones hashed first. */
+    for (size_t key_len = 0; key_len <= sizeof(key); key_len++) {
+        size_t len = (key_len * 3) % sizeof(data);
+        cr_assert_eq(cmek_hmac_sha256(key, key_len, data, len, got), CMEK_OK);
+        s_evp_hmac(key, key_len, data, len, want);
+        cr_assert_eq(memcmp(got, want, 32), 0, "key_len %zu", key_len);
+    }
+    /* RFC 4231 test case 6: a 131-byte key. */
+    uint8_t long_key[131];
+    memset(long_key, 0xaa, sizeof(long_key));
+    const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    cr_assert_eq(cmek_hmac_sha256(long_key, sizeof(long_key), msg, strlen(msg), got), CMEK_OK);
+    char hex[65];
+    cmek_hex_encode(got, 32, hex);
+    cr_assert_str_eq(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+Test(base64, random_bytes_do_not_repeat_across_blocks)
+{
+    /* Enough small draws to refill the per-thread block several times, plus direct ones. */
+    uint8_t seen[400][12];
+    for (size_t i = 0; i < 400; i++) {
+        cr_assert_eq(cmek_random_bytes(seen[i], sizeof(seen[i])), CMEK_OK);
+        for (size_t j = 0; j < i; j++) {
+            cr_assert_neq(memcmp(seen[i], seen[j], sizeof(seen[i])), 0);
+        }
+    }
+    uint8_t big_a[512], big_b[512];
+    cr_assert_eq(cmek_random_bytes(big_a, sizeof(big_a)), CMEK_OK);
+    cr_assert_eq(cmek_random_bytes(big_b, sizeof(big_b)), CMEK_OK);
+    cr_assert_neq(memcmp(big_a, big_b, sizeof(big_a)), 0);
+    cr_assert_eq(cmek_random_bytes(big_a, 0), CMEK_OK);
+}
+
+Test(timeutil, formats_match_gmtime_and_strftime)
+{
+    /* Every day boundary across leap years and centuries, and the edges of 4-digit years. */
+    const time_t samples[] = {
+        0,          59,         86399,        86400,        951782399, 951782400, 951868800,
+        4107542399, 4107542400, 253402300799, 253402300800, -1,        -86401};
+    for (size_t k = 0; k < sizeof(samples) / sizeof(samples[0]) + 3000; k++) {
+        time_t t = k < sizeof(samples) / sizeof(samples[0])
+                       ? samples[k]
+                       : (time_t)((k - 13) * 7919 * 3607 % 4102444800LL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char want[64] = "", got[64] = "";
+        if (strftime(want, CMEK_AMZ_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm) == CMEK_AMZ_DATE_LEN) {
+            cmek_time_format_amz(t, got);
+            cr_assert_str_eq(got, want, "t %lld", (long long)t);
+        }
+        if (strftime(want, CMEK_ISO8601_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) == CMEK_ISO8601_LEN) {
+            cmek_time_format_iso8601(t, got);
+            cr_assert_str_eq(got, want, "t %lld", (long long)t);
+        }
+    }
 }
 
 Test(timeutil, formats_and_parses_amz_dates)

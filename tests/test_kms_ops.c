@@ -13,6 +13,7 @@
 #include "cmek/crypto.h"
 #include "cmek/sigv4.h"
 #include "harness.h"
+#include "proto_awsjson.h"
 #include "server.h"
 #include "store.h"
 #include "test_common.h"
@@ -845,4 +846,49 @@ Test(kms_ops, identity_policy_sees_the_bypass_flag_on_create_key)
                    "User: arn:aws:iam::111122223333:user/keymaker is not authorized to perform: "
                    "kms:CreateKey on resource: * because no identity-based policy allows the "
                    "kms:CreateKey action");
+}
+
+TestSuite(kms_proto, .fini = cmek_test_fini);
+
+/* The direct JSON writer of responses must write what jansson writes, byte for byte, and
+ * hand anything it does not write itself to jansson. */
+Test(kms_proto, json_writer_matches_jansson_byte_for_byte)
+{
+    const char *docs[] = {
+        "{}",
+        "[]",
+        "{\"KeyId\":\"arn:aws:kms:us-east-1:111122223333:key/1234\",\"CiphertextBlob\":"
+        "\"AQIDBA+/==\",\"EncryptionAlgorithm\":\"SYMMETRIC_DEFAULT\"}",
+        "{\"a\":1,\"b\":-9223372036854775808,\"c\":true,\"d\":false,\"e\":null,\"f\":[1,[2,{}],[]]"
+        "}",
+        "{\"KeyMetadata\":{\"CreationDate\":1700000000,\"Enabled\":true,\"EncryptionAlgorithms\":"
+        "[\"SYMMETRIC_DEFAULT\"],\"MultiRegionConfiguration\":{\"ReplicaKeys\":[]}}}",
+        "{\"Description\":\"quote \\\" backslash \\\\ slash / tab \\t nl \\n ctl \\u0001\"}",
+        "{\"Description\":\"caf\\u00e9 \\u2028 \\ud83d\\ude00\",\"x\":1}",
+        "{\"ratio\":0.5,\"name\":\"k\"}",
+        "{\"deep\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}",
+        "{\"\\u00e9\":\"key not plain\"}",
+        "{\"s\":\"~ !#$%&'()*+,-.0123456789:;<=>?@[]^_`{|}\"}",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        json_t *v = json_loads(docs[i], JSON_DECODE_ANY, NULL);
+        cr_assert_not_null(v, "doc %zu", i);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        struct cmek_buf got;
+        cmek_buf_init(&got, 1 << 20);
+        cr_assert_eq(cmek_buf_append_str(&got, "prefix:"), CMEK_OK);
+        cr_assert_eq(emu_awsjson_write(v, &got), CMEK_OK, "doc %zu", i);
+        cr_assert_str_eq(cmek_buf_cstr(&got) + 7, want, "doc %zu", i);
+        cr_assert_eq(got.len, 7 + strlen(want));
+        cmek_buf_clean_up(&got);
+        free(want);
+        json_decref(v);
+    }
+    /* Over the cap: an error, not a truncated body. */
+    json_t *big = json_pack("{s:s}", "Plaintext", "0123456789abcdef0123456789abcdef");
+    struct cmek_buf small;
+    cmek_buf_init(&small, 16);
+    cr_assert_neq(emu_awsjson_write(big, &small), CMEK_OK);
+    cmek_buf_clean_up(&small);
+    json_decref(big);
 }

@@ -35,6 +35,9 @@ CMEK_WUR int cmek_buf_append(struct cmek_buf *buf, const void *bytes, size_t len
 /* Makes room for extra more bytes (and the NUL) without changing len; CMEK_ERR_LIMIT past
  * the cap. For code that writes into data + len itself and then sets len. */
 CMEK_WUR int cmek_buf_reserve(struct cmek_buf *buf, size_t extra);
+/* cmek_buf_append for a buffer holding secrets: when it has to grow, the old storage is
+ * wiped before it is freed (realloc would leave a copy in freed memory). */
+CMEK_WUR int cmek_buf_append_secret(struct cmek_buf *buf, const void *bytes, size_t len);
 CMEK_WUR int cmek_buf_append_str(struct cmek_buf *buf, const char *str);
 CMEK_WUR int cmek_buf_append_byte(struct cmek_buf *buf, char byte);
 CMEK_WUR int cmek_buf_append_view(struct cmek_buf *buf, struct cmek_view view);
