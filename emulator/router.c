@@ -58,6 +58,12 @@ static struct cmek_view s_scope_service(const struct emu_request *req)
     return none;
 }
 
+/* The emulated clusters' data endpoints answer in the Cloud API's error format. */
+static bool s_is_cluster_data(const struct emu_request *req)
+{
+    return s_path_prefix(req, "/_emulator/clusters/");
+}
+
 static bool s_is_admin(const struct emu_request *req)
 {
     return s_path_prefix(req, "/_emulator/") || cmek_view_eq_cstr(req->path, "/_emulator");
@@ -93,9 +99,13 @@ static const struct {
     bool (*match)(const struct emu_request *req);
     const struct emu_service *service;
 } s_routes[] = {
-    {s_is_admin, &emu_service_admin}, {s_is_ccloud, &emu_service_ccloud},
-    {s_is_vault, &emu_service_vault}, {s_is_kms, &emu_service_kms},
-    {s_is_iam, &emu_service_iam},     {s_is_sts, &emu_service_sts},
+    {s_is_cluster_data, &emu_service_ccloud},
+    {s_is_admin, &emu_service_admin},
+    {s_is_ccloud, &emu_service_ccloud},
+    {s_is_vault, &emu_service_vault},
+    {s_is_kms, &emu_service_kms},
+    {s_is_iam, &emu_service_iam},
+    {s_is_sts, &emu_service_sts},
 };
 
 const struct emu_service *emu_route(const struct emu_request *req)

@@ -11,7 +11,7 @@ struct s_state {
     struct emu_iam iam;
     struct emu_sts sts;
     struct emu_kms kms;
-    json_t *ccloud;
+    struct emu_ccloud ccloud;
     json_t *vault;
 };
 
@@ -20,7 +20,7 @@ static void s_state_clean_up(struct s_state *st)
     emu_iam_clean_up(&st->iam);
     emu_sts_clean_up(&st->sts);
     emu_kms_clean_up(&st->kms);
-    json_decref(st->ccloud);
+    emu_ccloud_clean_up(&st->ccloud);
     json_decref(st->vault);
 }
 
@@ -31,6 +31,7 @@ static int s_state_load(const struct emu_app *app, const json_t *world, int64_t 
     emu_iam_init(&st->iam);
     emu_sts_init(&st->sts);
     emu_kms_init(&st->kms);
+    emu_ccloud_init(&st->ccloud);
     if (!json_is_object(world)) {
         snprintf(err->message, sizeof(err->message), "the world must be a JSON object");
         return CMEK_ERR_PARSE;
@@ -51,23 +52,27 @@ static int s_state_load(const struct emu_app *app, const json_t *world, int64_t 
         rc = emu_kms_load(&st->kms, json_object_get(aws, "kms"), &st->iam, now_ms / 1000, err);
     }
     if (rc == CMEK_OK) {
-        const json_t *cc = json_object_get(world, "ccloud");
+        rc =
+            emu_ccloud_load(&st->ccloud, json_object_get(world, "ccloud"), app, now_ms / 1000, err);
+    }
+    if (rc == CMEK_OK) {
         const json_t *vault = json_object_get(world, "vault");
-        st->ccloud = cc ? json_deep_copy(cc) : json_object();
         st->vault = vault ? json_deep_copy(vault) : json_object();
-        rc = (st->ccloud && st->vault) ? CMEK_OK : CMEK_ERR_NOMEM;
+        rc = st->vault ? CMEK_OK : CMEK_ERR_NOMEM;
     }
     return rc;
 }
 
 static json_t *s_state_to_json(const struct emu_iam *iam, const struct emu_sts *sts,
-                               const struct emu_kms *kms, const json_t *ccloud, const json_t *vault)
+                               const struct emu_kms *kms, const struct emu_ccloud *cc,
+                               const json_t *vault)
 {
     json_t *aws = emu_iam_to_json(iam);
+    json_t *ccloud = emu_ccloud_to_json(cc);
     json_t *sessions = emu_sts_to_json(sts);
     json_t *kms_json = emu_kms_to_json(kms);
     json_t *out = NULL;
-    if (aws != NULL && sessions != NULL && kms_json != NULL) {
+    if (aws != NULL && sessions != NULL && kms_json != NULL && ccloud != NULL) {
         if (json_array_size(sessions) > 0) {
             json_object_set(aws, "sessions", sessions);
         }
@@ -77,6 +82,7 @@ static json_t *s_state_to_json(const struct emu_iam *iam, const struct emu_sts *
     json_decref(aws);
     json_decref(sessions);
     json_decref(kms_json);
+    json_decref(ccloud);
     return out;
 }
 
@@ -96,7 +102,7 @@ int emu_store_new(const struct emu_app *app, const json_t *world, struct emu_sto
         free(store);
         return rc;
     }
-    store->world = s_state_to_json(&st.iam, &st.sts, &st.kms, st.ccloud, st.vault);
+    store->world = s_state_to_json(&st.iam, &st.sts, &st.kms, &st.ccloud, st.vault);
     if (store->world == NULL) {
         s_state_clean_up(&st);
         free(store);
@@ -120,7 +126,7 @@ void emu_store_destroy(struct emu_store *store)
     emu_iam_clean_up(&store->iam);
     emu_sts_clean_up(&store->sts);
     emu_kms_clean_up(&store->kms);
-    json_decref(store->ccloud);
+    emu_ccloud_clean_up(&store->ccloud);
     json_decref(store->vault);
     json_decref(store->world);
     pthread_mutex_destroy(&store->lock);
@@ -151,7 +157,7 @@ int emu_store_reset(const struct emu_app *app, struct emu_store *store)
     emu_iam_clean_up(&store->iam);
     emu_sts_clean_up(&store->sts);
     emu_kms_clean_up(&store->kms);
-    json_decref(store->ccloud);
+    emu_ccloud_clean_up(&store->ccloud);
     json_decref(store->vault);
     store->iam = st.iam;
     store->sts = st.sts;
@@ -174,5 +180,5 @@ const json_t *emu_store_world(const struct emu_store *store)
 
 json_t *emu_store_snapshot(const struct emu_store *store)
 {
-    return s_state_to_json(&store->iam, &store->sts, &store->kms, store->ccloud, store->vault);
+    return s_state_to_json(&store->iam, &store->sts, &store->kms, &store->ccloud, store->vault);
 }

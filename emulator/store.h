@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "ccloud_model.h"
 #include "iam_model.h"
 #include "kms_model.h"
 #include "sts_model.h"
@@ -29,8 +30,8 @@ struct emu_store {
     struct emu_iam iam;
     struct emu_sts sts;
     struct emu_kms kms;
-    json_t *ccloud; /* owned: Cloud API world section, served by a later module */
-    json_t *vault;  /* owned: Vault world section, served by a later module */
+    struct emu_ccloud ccloud; /* the Cloud API: organizations, keys, clusters (ccloud_model.h) */
+    json_t *vault;            /* owned: Vault world section, served by a later module */
 };
 
 /* Builds a store from a world document (borrowed). On failure err says why. */

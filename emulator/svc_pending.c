@@ -1,5 +1,5 @@
-/* svc_pending.c: the front doors of the services that later modules emulate (the
- * CockroachDB Cloud API and Vault) and of AWS requests no emulated service claims. Each
+/* svc_pending.c: the front doors of the services that later modules emulate (Vault) and of
+ * AWS requests no emulated service claims (the Cloud API is svc_ccloud.c). Each
  * answers in its service's own error format, so a client sees a well-formed "not found"
  * rather than a protocol it cannot parse. */
 #include <jansson.h>
@@ -11,39 +11,6 @@
 #include "proto_query.h"
 #include "service.h"
 #include "store.h"
-
-/* The Cloud API's google.rpc.Status body; the gRPC code follows the HTTP status. */
-static void s_ccloud_error(const struct emu_app *app, const struct emu_request *req,
-                           struct emu_response *resp, int status, const char *code,
-                           const char *message)
-{
-    (void)app;
-    (void)req;
-    (void)code;
-    int grpc = status == 404 ? 5 : status == 413 ? 8 : status == 401 ? 16 : status >= 500 ? 13 : 3;
-    resp->status = status;
-    resp->content_type = "application/json";
-    cmek_buf_reset(&resp->body);
-    json_t *o = json_pack("{s:i,s:s,s:[]}", "code", grpc, "message", message, "details");
-    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    if (text == NULL || cmek_buf_append_str(&resp->body, text)) {
-        resp->status = 0;
-    }
-    free(text);
-    json_decref(o);
-}
-
-static void s_ccloud_handle(struct emu_app *app, const struct emu_request *req,
-                            struct emu_response *resp)
-{
-    s_ccloud_error(app, req, resp, 404, "NotFound", "Not Found");
-}
-
-const struct emu_service emu_service_ccloud = {
-    .name = "ccloud",
-    .handle = s_ccloud_handle,
-    .render_error = s_ccloud_error,
-};
 
 /* Vault's {"errors": [...]}. */
 static void s_vault_error(const struct emu_app *app, const struct emu_request *req,

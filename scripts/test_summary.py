@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Totals the cases of every suite in a meson test log: Criterion's "Synthesis" line and the
-conformance scripts' "N passed, N failed" line, and cmek-run's "OK: N scenarios, N steps: N passed, N failed" line. A suite that failed without either counts as
+conformance scripts' "N passed, N failed" line, cmek-run's "OK: N scenarios, N steps: N passed, N failed" line, Python unittest's "Ran N
+tests" and the OpenAPI check's "openapi: N responses valid, M invalid" line. A suite that failed without either counts as
 one failure. Prints one line per suite, then "tests: N passed, N failed"."""
 import json
 import re
@@ -9,6 +10,8 @@ import sys
 CRITERION = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
 PLAIN = re.compile(r"^\w+: (\d+) passed, (\d+) failed$", re.M)
 # cmek-run's summary line: one case per scenario step.
+UNITTEST = re.compile(r"^Ran (\d+) tests? in [0-9.]+s\n\n(OK|FAILED \((?:failures|errors)=(\d+)(?:, (?:failures|errors)=(\d+))?\))", re.M)
+OPENAPI = re.compile(r"^openapi: (\d+) responses valid, (\d+) invalid$", re.M)
 CHECKS = re.compile(r"^(\d+) of (\d+) checks passed$", re.M)  # tests/runner/run_e2e.py
 STEPS = re.compile(r"^(?:OK|FAILED): \d+ scenarios?, \d+ steps?: (\d+) passed, (\d+) failed", re.M)
 
@@ -19,7 +22,15 @@ for line in open(sys.argv[1]):
     m = CRITERION.search(out)
     p = PLAIN.search(out) or STEPS.search(out)
     c = CHECKS.search(out)
-    if m:
+    u = UNITTEST.search(out)
+    o = OPENAPI.search(out)
+    if m and o:  # a suite whose every response was also checked against the OpenAPI spec
+        passed = int(m.group(2)) + int(o.group(1))
+        failed = int(m.group(3)) + int(m.group(4)) + int(o.group(2))
+    elif u:
+        bad = sum(int(g) for g in u.group(3, 4) if g)
+        passed, failed = int(u.group(1)) - bad, bad
+    elif m:
         passed, failed = int(m.group(2)), int(m.group(3)) + int(m.group(4))
     elif c:
         passed, failed = int(c.group(1)), int(c.group(2)) - int(c.group(1))

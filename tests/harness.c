@@ -63,6 +63,26 @@ void th_clean_up(struct th_ctx *t)
     cmek_buf_clean_up(&t->body);
 }
 
+/* One JSON line per Cloud API exchange, for the OpenAPI validator (harness.h). */
+static void s_log_ccloud(const char *method, const char *path_and_query, int status,
+                         const struct cmek_buf *body)
+{
+    const char *file = getenv("CMEK_CCLOUD_RESPONSE_LOG");
+    if (file == NULL || file[0] == '\0' || strncmp(path_and_query, "/api/", 5) != 0) {
+        return;
+    }
+    json_t *parsed = json_loadb(body->data ? body->data : "", body->len, 0, NULL);
+    json_t *line = json_pack("{s:s,s:s,s:i,s:o}", "method", method, "path", path_and_query,
+                             "status", status, "body", parsed ? parsed : json_null());
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    FILE *f = text ? fopen(file, "a") : NULL;
+    cr_assert_not_null(f, "cannot append to CMEK_CCLOUD_RESPONSE_LOG=%s", file);
+    fprintf(f, "%s\n", text);
+    fclose(f);
+    free(text);
+    json_decref(line);
+}
+
 int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query,
                 struct cmek_http_header *headers, size_t n_headers, const char *body)
 {
@@ -85,6 +105,7 @@ int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query
     cmek_buf_reset(&t->body);
     cr_assert_eq(cmek_buf_append(&t->body, resp.body.data ? resp.body.data : "", resp.body.len), 0);
     emu_response_clean_up(&resp);
+    s_log_ccloud(method, path_and_query, t->status, &t->body);
     return t->status;
 }
 
@@ -342,4 +363,30 @@ void th_expect_xml(const struct th_ctx *t, const char *tag, const char *want)
     char got[4096];
     cr_assert(th_xml(t, tag, got, sizeof(got)), "no <%s> in: %s", tag, cmek_buf_cstr(&t->body));
     cr_assert_str_eq(got, want, "<%s>", tag);
+}
+
+int th_ccloud_as(struct th_ctx *t, const char *method, const char *path, const char *api_key,
+                 const char *cc_version, const char *body)
+{
+    struct cmek_http_header headers[5];
+    char bearer[512];
+    size_t n = 0;
+    headers[n++] = s_hdr("Host", S_HOST);
+    headers[n++] = s_hdr("Accept", "application/json");
+    if (body != NULL) {
+        headers[n++] = s_hdr("Content-Type", "application/json");
+    }
+    if (api_key != NULL) {
+        snprintf(bearer, sizeof(bearer), "Bearer %s", api_key);
+        headers[n++] = s_hdr("Authorization", bearer);
+    }
+    if (cc_version != NULL) {
+        headers[n++] = s_hdr("Cc-Version", cc_version);
+    }
+    return th_exchange(t, method, path, headers, n, body);
+}
+
+int th_ccloud(struct th_ctx *t, const char *method, const char *path, const char *body)
+{
+    return th_ccloud_as(t, method, path, TH_CCLOUD_KEY, "2024-09-16", body);
 }

@@ -93,6 +93,20 @@ const char *th_form_encode(const char *value, char *out, size_t cap);
 int th_assume_role(struct th_ctx *t, const struct th_creds *c, const char *role_arn,
                    const char *session_name, const char *external_id, struct th_creds *session);
 
+/* The world's Cloud API key and organization. */
+#define TH_CCLOUD_KEY "CCDB1_Zp3Wm9KxQ2_Tq8VnR4sL7yB2dF6hJ0kM3pX9cW5eA1gU"
+#define TH_CCLOUD_ORG "9d7b6c1e-4f2a-4b8e-9a35-2f1c0e8d7a61"
+
+/* A Cloud API request as libcmek sends it: "Authorization: Bearer <api_key>" (none when
+ * api_key is NULL), Cc-Version (none when NULL) and a JSON body (NULL: none). Every exchange
+ * with a path under /api/ (this one or any other) is appended to the JSON-lines file named by
+ * the environment variable CMEK_CCLOUD_RESPONSE_LOG, when set: one line
+ * {"method","path","status","body": <the parsed JSON body, or null>}. */
+int th_ccloud_as(struct th_ctx *t, const char *method, const char *path, const char *api_key,
+                 const char *cc_version, const char *body);
+/* th_ccloud_as with the world's key and Cc-Version 2024-09-16. */
+int th_ccloud(struct th_ctx *t, const char *method, const char *path, const char *body);
+
 /* Advances the emulator clock through the admin endpoint ("2h"). */
 void th_advance(struct th_ctx *t, const char *duration);
 

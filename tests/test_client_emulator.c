@@ -705,26 +705,97 @@ Test(client_emulator, admin_endpoints)
          "The user with name gone-after-reset cannot be found.");
 
     FAIL(cmek_emulator_read_row, json_pack("{s:s,s:s}", "cluster_id", S_CLUSTER_ID, "key", "k"),
-         404, "NotFound", "no such admin endpoint");
+         404, "5", "row 'k' not found in cluster '" S_CLUSTER_ID "'");
+    out = OK(cmek_emulator_write_row,
+             json_pack("{s:s,s:s,s:s}", "cluster_id", S_CLUSTER_ID, "key", "k", "value", "v1"));
+    json_decref(out);
+    out =
+        OK(cmek_emulator_read_row, json_pack("{s:s,s:s}", "cluster_id", S_CLUSTER_ID, "key", "k"));
+    cr_assert_str_eq(s_str(out, "value", NULL), "v1");
+    json_decref(out);
+    DO(cmek_emulator_restart_cluster, json_pack("{s:s}", "cluster_id", S_CLUSTER_ID));
+    FAIL(cmek_emulator_restore_cluster, json_pack("{s:s}", "cluster_id", S_CLUSTER_ID), 400, "9",
+         "failed precondition: cannot restore cluster '" S_CLUSTER_ID "': cluster '" S_CLUSTER_ID
+         "' is not revoked (CMEK status DISABLED): nothing to restore");
+    FAIL(cmek_emulator_restart_cluster, json_pack("{s:s}", "cluster_id", "no-such-cluster"), 404,
+         "5", "internal call failed: cluster 'no-such-cluster' not found");
 }
 
-/* ---- the services not emulated yet: their "not found" in their own formats ---- */
+/* ---- the CockroachDB Cloud API: each call the emulator serves, success and error ---- */
 
-Test(client_emulator, ccloud_not_found_is_parsed)
+Test(client_emulator, ccloud_calls)
 {
-    json_t *out = NULL;
-    struct cmek_api_error err;
-    json_t *in = json_pack("{s:s}", "cluster_id", S_CLUSTER_ID);
-    cr_assert_eq(cmek_ccloud_get_cluster(s_admin, in, &out, &err), CMEK_ERR_SERVICE);
-    cr_assert_eq(err.http_status, 404);
-    cr_assert_eq(err.ccloud_code, 5);
-    cr_assert_str_eq(err.code, "5");
-    cr_assert_str_eq(err.message, "Not Found");
-    json_decref(in);
+    json_t *out = OK(cmek_ccloud_get_organization, json_pack("{}"));
+    cr_assert_str_eq(s_str(out, "id", NULL), "9d7b6c1e-4f2a-4b8e-9a35-2f1c0e8d7a61");
+    json_decref(out);
+    out = OK(cmek_ccloud_list_clusters, json_pack("{s:s}", "pagination.limit", "10"));
+    cr_assert_eq(json_array_size(json_object_get(out, "clusters")), 1);
+    json_decref(out);
+    out = OK(cmek_ccloud_get_cluster, json_pack("{s:s}", "cluster_id", S_CLUSTER_ID));
+    cr_assert_str_eq(s_str(out, "account_id", NULL), "999988887777");
+    json_decref(out);
+    FAIL(cmek_ccloud_get_cluster, json_pack("{s:s}", "cluster_id", "no-such-cluster"), 404, "5",
+         "internal call failed: cluster 'no-such-cluster' not found");
+    FAIL(cmek_ccloud_create_cluster, json_pack("{s:s}", "name", "x"), 400, "3",
+         "invalid argument: ");
+    FAIL(
+        cmek_ccloud_update_cluster,
+        json_pack("{s:s,s:{s:i}}", "cluster_id", "no-such-cluster", "dedicated", "storage_gib", 35),
+        404, "5", "internal call failed: cluster 'no-such-cluster' not found");
+    FAIL(cmek_ccloud_delete_cluster, json_pack("{s:s}", "cluster_id", "no-such-cluster"), 404, "5",
+         "internal call failed: cluster 'no-such-cluster' not found");
+    FAIL(cmek_ccloud_get_cmek, json_pack("{s:s}", "cluster_id", S_CLUSTER_ID), 404, "5",
+         "internal call failed: CMEK is not enabled for cluster '" S_CLUSTER_ID "'");
     FAIL(cmek_ccloud_enable_cmek,
-         json_pack("{s:s,s:[]}", "cluster_id", S_CLUSTER_ID, "region_specs"), 404, "5",
-         "Not Found");
+         json_pack("{s:s,s:[]}", "cluster_id", S_CLUSTER_ID, "region_specs"), 400, "3",
+         "invalid argument: a region_spec is required for each region of the cluster; missing "
+         "'us-east-1'");
+    FAIL(cmek_ccloud_update_cmek_spec,
+         json_pack("{s:s,s:[]}", "cluster_id", S_CLUSTER_ID, "region_specs"), 400, "9",
+         "failed precondition: CMEK is not enabled for cluster '" S_CLUSTER_ID "'");
+    FAIL(cmek_ccloud_update_cmek_status,
+         json_pack("{s:s,s:s}", "cluster_id", S_CLUSTER_ID, "action", "REVOKE"), 400, "9",
+         "failed precondition: CMEK is not enabled for cluster '" S_CLUSTER_ID "'");
+    /* The whole enable, through the client: role, key, POST, poll until ENABLED. */
+    DO(cmek_iam_create_role,
+       json_pack("{s:s,s:s}", "RoleName", "crdb-cmek", "AssumeRolePolicyDocument",
+                 "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                 "\"Principal\":{\"AWS\":\"arn:aws:iam::999988887777:root\"},\"Action\":"
+                 "\"sts:AssumeRole\",\"Condition\":{\"StringEquals\":{\"sts:ExternalId\":"
+                 "\"9d7b6c1e-4f2a-4b8e-9a35-2f1c0e8d7a61\"}}}]}"));
+    out = OK(cmek_kms_create_key,
+             json_pack("{s:s}", "Policy",
+                       "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                       "\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:root\"},\"Action\":"
+                       "\"kms:*\",\"Resource\":\"*\"},{\"Effect\":\"Allow\",\"Principal\":{"
+                       "\"AWS\":\"arn:aws:iam::111122223333:role/crdb-cmek\"},\"Action\":["
+                       "\"kms:Encrypt\",\"kms:Decrypt\",\"kms:GenerateDataKey*\",\"kms:"
+                       "DescribeKey\",\"kms:ReEncrypt*\"],\"Resource\":\"*\"}]}"));
+    char key_arn[256];
+    snprintf(key_arn, sizeof(key_arn), "%s", s_str(out, "KeyMetadata", "Arn"));
+    json_decref(out);
+    out = OK(cmek_ccloud_enable_cmek,
+             json_pack("{s:s,s:[{s:s,s:{s:s,s:s,s:s}}]}", "cluster_id", S_CLUSTER_ID,
+                       "region_specs", "region", "us-east-1", "key_spec", "type", "AWS_KMS", "uri",
+                       key_arn, "auth_principal", "arn:aws:iam::111122223333:role/crdb-cmek"));
+    cr_assert_str_eq(s_str(out, "status", NULL), "ENABLING");
+    json_decref(out);
+    out = OK(cmek_ccloud_get_cmek, json_pack("{s:s}", "cluster_id", S_CLUSTER_ID));
+    cr_assert_str_eq(s_str(out, "status", NULL), "ENABLED");
+    json_decref(out);
+    out = OK(cmek_ccloud_update_cmek_spec,
+             json_pack("{s:s,s:[{s:s,s:{s:s,s:s,s:s}}]}", "cluster_id", S_CLUSTER_ID,
+                       "region_specs", "region", "us-east-1", "key_spec", "type", "AWS_KMS", "uri",
+                       key_arn, "auth_principal", "arn:aws:iam::111122223333:role/crdb-cmek"));
+    cr_assert_str_eq(s_str(out, "status", NULL), "ROTATING");
+    json_decref(out);
+    out = OK(cmek_ccloud_update_cmek_status,
+             json_pack("{s:s,s:s}", "cluster_id", S_CLUSTER_ID, "action", "REVOKE"));
+    cr_assert_str_eq(s_str(out, "status", NULL), "REVOKING");
+    json_decref(out);
 }
+
+/* ---- Vault, not emulated yet: its "not found" in its own format ---- */
 
 Test(client_emulator, vault_not_found_is_parsed)
 {
