@@ -989,6 +989,47 @@ done:
     return rc;
 }
 
+int cmek_sigv4_sign_post(const struct cmek_sigv4_post *post, struct cmek_sigv4_signed *out,
+                         struct cmek_http_header headers[CMEK_SIGV4_POST_MAX_HEADERS],
+                         size_t *n_headers)
+{
+    if (post == NULL || headers == NULL || n_headers == NULL || post->host == NULL ||
+        post->content_type == NULL) {
+        if (n_headers != NULL) {
+            *n_headers = 0;
+        }
+        return CMEK_ERR_INVALID_ARG;
+    }
+    size_t n = 0;
+    headers[n++] = (struct cmek_http_header){cmek_view_from_cstr("Content-Type"),
+                                             cmek_view_from_cstr(post->content_type)};
+    headers[n++] =
+        (struct cmek_http_header){cmek_view_from_cstr("Host"), cmek_view_from_cstr(post->host)};
+    if (post->target != NULL) {
+        headers[n++] = (struct cmek_http_header){cmek_view_from_cstr("X-Amz-Target"),
+                                                 cmek_view_from_cstr(post->target)};
+    }
+    struct cmek_sigv4_request req = {
+        .method = cmek_view_from_cstr("POST"),
+        .path = cmek_view_from_cstr("/"),
+        .query = cmek_view_from_cstr(""),
+        .headers = headers,
+        .n_headers = n,
+        .body = cmek_view_from_cstr(post->body ? post->body : ""),
+    };
+    struct cmek_sigv4_sign_options opt = {
+        .credentials = post->credentials,
+        .region = post->region,
+        .service = post->service,
+        .when = post->when,
+        .normalize_path = true,
+    };
+    size_t n_added = 0;
+    int rc = cmek_sigv4_sign_to_headers(&req, &opt, out, headers + n, &n_added);
+    *n_headers = rc == CMEK_OK ? n + n_added : 0;
+    return rc;
+}
+
 int cmek_sigv4_sign_query(const struct cmek_sigv4_request *req,
                           const struct cmek_sigv4_sign_options *opt, struct cmek_sigv4_signed *out)
 {

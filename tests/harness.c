@@ -118,34 +118,22 @@ static struct cmek_http_header s_hdr(const char *name, const char *value)
 int th_signed(struct th_ctx *t, const char *service, const char *region, const struct th_creds *c,
               const char *content_type, const char *target, const char *body, long offset_s)
 {
-    struct cmek_http_header headers[3 + CMEK_SIGV4_MAX_ADDED_HEADERS];
+    struct cmek_http_header headers[CMEK_SIGV4_POST_MAX_HEADERS];
     size_t n = 0;
-    headers[n++] = s_hdr("Content-Type", content_type);
-    headers[n++] = s_hdr("Host", S_HOST);
-    if (target != NULL) {
-        headers[n++] = s_hdr("X-Amz-Target", target);
-    }
-    struct cmek_sigv4_request sreq = {
-        .method = cmek_view_from_cstr("POST"),
-        .path = cmek_view_from_cstr("/"),
-        .query = cmek_view_from_cstr(""),
-        .headers = headers,
-        .n_headers = n,
-        .body = cmek_view_from_cstr(body),
-    };
     struct cmek_sigv4_credentials creds = {c->akid, c->secret, c->token[0] ? c->token : NULL};
-    struct cmek_sigv4_sign_options opt = {
+    struct cmek_sigv4_post post = {
+        .host = S_HOST,
+        .content_type = content_type,
+        .target = target,
+        .body = body,
         .credentials = &creds,
         .region = region,
         .service = service,
         .when = t->wall + offset_s,
-        .normalize_path = true,
     };
     struct cmek_sigv4_signed out;
     cmek_sigv4_signed_init(&out);
-    size_t n_added = 0;
-    cr_assert_eq(cmek_sigv4_sign_to_headers(&sreq, &opt, &out, headers + n, &n_added), 0);
-    n += n_added;
+    cr_assert_eq(cmek_sigv4_sign_post(&post, &out, headers, &n), 0);
     int status = th_exchange(t, "POST", "/", headers, n, body);
     cmek_sigv4_signed_clean_up(&out);
     return status;

@@ -1374,6 +1374,52 @@ Test(sigv4, signed_query_round_trips_through_verifier)
     cmek_sigv4_signed_clean_up(&out);
 }
 
+Test(sigv4, signed_post_carries_its_headers_and_verifies)
+{
+    struct cmek_sigv4_credentials creds = {"ASIAEXAMPLE", "secret", "tok/en+=="};
+    struct cmek_sigv4_post post = {.host = "kms.us-east-1.amazonaws.com",
+                                   .content_type = "application/x-amz-json-1.1",
+                                   .target = "TrentService.Encrypt",
+                                   .body = "{\"KeyId\":\"alias/x\"}",
+                                   .credentials = &creds,
+                                   .region = "us-east-1",
+                                   .service = "kms",
+                                   .when = 1440938160};
+    struct cmek_http_header headers[CMEK_SIGV4_POST_MAX_HEADERS];
+    size_t n = 99;
+    struct cmek_sigv4_signed out;
+    cmek_sigv4_signed_init(&out);
+    cr_assert_eq(cmek_sigv4_sign_post(&post, &out, headers, &n), CMEK_OK);
+    static const char *const names[] = {"Content-Type",         "Host",
+                                        "X-Amz-Target",         "X-Amz-Date",
+                                        "X-Amz-Security-Token", "Authorization"};
+    cr_assert_eq(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(cmek_view_eq_cstr(headers[i].name, names[i]), "header %zu", i);
+    }
+    cr_assert(cmek_view_eq_cstr(headers[3].value, "20150830T123600Z"));
+    struct cmek_sigv4_request sent = {.method = {"POST", 4},
+                                      .path = {"/", 1},
+                                      .query = {"", 0},
+                                      .headers = headers,
+                                      .n_headers = n,
+                                      .body = cmek_view_from_cstr(post.body)};
+    struct cmek_sigv4_auth auth;
+    cmek_sigv4_auth_init(&auth);
+    const char *why = NULL;
+    cr_assert_eq(cmek_sigv4_parse(&sent, &auth, &why), CMEK_OK);
+    cr_assert(cmek_view_eq_cstr(auth.signed_headers,
+                                "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"));
+    bool match = false;
+    cr_assert_eq(cmek_sigv4_verify(&sent, &auth, "secret", true, &match, NULL), CMEK_OK);
+    cr_assert(match);
+    cmek_sigv4_auth_clean_up(&auth);
+    cmek_sigv4_signed_clean_up(&out);
+    post.host = NULL;
+    cr_assert_eq(cmek_sigv4_sign_post(&post, &out, headers, &n), CMEK_ERR_INVALID_ARG);
+    cr_assert_eq(n, 0);
+}
+
 Test(sigv4, signing_key_matches_aws_documentation_example)
 {
     /* IAM User Guide, "Derive a signing key": secret ...+bPxRfiCYEXAMPLEKEY, 20120215,

@@ -97,6 +97,25 @@ CMEK_WUR int cmek_sigv4_sign_to_headers(const struct cmek_sigv4_request *req,
                                         struct cmek_http_header added[CMEK_SIGV4_MAX_ADDED_HEADERS],
                                         size_t *n_added);
 
+/* An AWS POST to "/" as the Query and JSON 1.1 protocols send it, signed in header mode
+ * at when. headers receives Content-Type, Host, X-Amz-Target (when target is not NULL)
+ * and then what cmek_sigv4_sign_to_headers adds; the views borrow from post's strings and
+ * from out: keep them alive until the request is sent. *n_headers is 0 on failure. */
+#define CMEK_SIGV4_POST_MAX_HEADERS (3 + CMEK_SIGV4_MAX_ADDED_HEADERS)
+struct cmek_sigv4_post {
+    const char *host;
+    const char *content_type;
+    const char *target; /* X-Amz-Target, or NULL */
+    const char *body;
+    const struct cmek_sigv4_credentials *credentials;
+    const char *region;
+    const char *service;
+    time_t when;
+};
+CMEK_WUR int cmek_sigv4_sign_post(const struct cmek_sigv4_post *post, struct cmek_sigv4_signed *out,
+                                  struct cmek_http_header headers[CMEK_SIGV4_POST_MAX_HEADERS],
+                                  size_t *n_headers);
+
 /* Query (presigned) mode: out->query is req's query plus the X-Amz-* parameters and
  * X-Amz-Signature, ready to send. Signs the headers in req. expires_s must be at most
  * 604800. With omit_session_token the token is left out of the signature but still
