@@ -37,6 +37,10 @@ struct emu_config {
     int64_t query_skew_s;  /* STS/IAM SigV4 window: 15 min */
     enum emu_log_level log_level;
     unsigned threads; /* libmicrohttpd thread pool size */
+    /* When set, every Cloud API (/api/) answer is appended to this file as one JSON line
+     * {"method","path","status","body"}, for checking against the OpenAPI spec
+     * (tests/openapi/validate.py). Borrowed. */
+    const char *ccloud_response_log;
 };
 void emu_config_init_default(struct emu_config *cfg);
 

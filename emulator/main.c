@@ -30,6 +30,8 @@ static void s_usage(FILE *out)
             "  --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr\n"
             "  --max-body-bytes N     refuse larger request bodies with 413 (default %u)\n"
             "  --threads N            request threads (default 1: requests are serialized)\n"
+            "  --ccloud-response-log FILE  append every Cloud API answer to FILE as a JSON line\n"
+            "                         (default: $CMEK_CCLOUD_RESPONSE_LOG), for OpenAPI checks\n"
             "  --help                 this text\n"
             "  --version              the version\n",
             EMU_DEFAULT_MAX_BODY_BYTES);
@@ -83,6 +85,10 @@ int main(int argc, char **argv)
     emu_config_init_default(&app.cfg);
     app.sys = *emu_system_default();
     const char *listen = "127.0.0.1:4566";
+    const char *response_log = getenv("CMEK_CCLOUD_RESPONSE_LOG");
+    if (response_log != NULL && response_log[0] != '\0') {
+        app.cfg.ccloud_response_log = response_log;
+    }
     const char *world_path = NULL;
     bool print_world = false;
 
@@ -93,6 +99,7 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'L'},
         {"max-body-bytes", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'},
+        {"ccloud-response-log", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -129,6 +136,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             app.cfg.threads = (unsigned)n;
+            break;
+        case 'R':
+            app.cfg.ccloud_response_log = optarg;
             break;
         case 'h':
             s_usage(stdout);

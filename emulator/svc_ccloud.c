@@ -21,6 +21,7 @@
  * REVOKE twice, POST/PUT after REVOKED and any change while an operation is pending are 400
  * FAILED_PRECONDITION; a region added to a CMEK cluster without its key is 400
  * INVALID_ARGUMENT; CMEK on a cluster still CREATING is 503 UNAVAILABLE (Terraform waits). */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "ccloud_agent.h"
@@ -1491,6 +1493,36 @@ static const char *s_authenticate(struct s_ctx *x)
     return k->org_id;
 }
 
+/* Appends the answer to cfg.ccloud_response_log (app.h) as one JSON line, in one write(2)
+ * on an O_APPEND descriptor so lines from concurrent requests do not interleave. A failure
+ * to log is logged, never answered. */
+static void s_log_response(const struct emu_app *app, const struct emu_request *req,
+                           const struct emu_response *resp)
+{
+    const char *file = app->cfg.ccloud_response_log;
+    if (file == NULL || file[0] == '\0') {
+        return;
+    }
+    json_t *body = json_loadb(resp->body.data ? resp->body.data : "", resp->body.len, 0, NULL);
+    json_t *line =
+        json_pack("{s:s,s:s%,s:i,s:o}", "method", req->method, "path", req->path.ptr, req->path.len,
+                  "status", resp->status, "body", body ? body : json_null());
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    int fd = text ? open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+    bool ok = false;
+    if (fd >= 0) {
+        size_t n = strlen(text);
+        text[n] = '\n'; /* json_dumps' NUL becomes the line end; written by length */
+        ok = write(fd, text, n + 1) == (ssize_t)(n + 1);
+        close(fd);
+    }
+    if (!ok) {
+        emu_log(app, EMU_LOG_WARN, "cannot append to the Cloud API response log %s", file);
+    }
+    free(text);
+    json_decref(line);
+}
+
 static void s_handle(struct emu_app *app, const struct emu_request *req, struct emu_response *resp)
 {
     struct s_ctx x;
@@ -1557,6 +1589,7 @@ done:
     }
     if (api) {
         emu_response_add_header(resp, "Cc-Version", version);
+        s_log_response(app, req, resp);
     }
 }
 

@@ -43,6 +43,7 @@ void th_init(struct th_ctx *t)
     memset(t, 0, sizeof(*t));
     emu_config_init_default(&t->app.cfg);
     t->app.cfg.log_level = EMU_LOG_ERROR;
+    t->app.cfg.ccloud_response_log = getenv("CMEK_CCLOUD_RESPONSE_LOG"); /* tests/openapi */
     t->app.sys.wall_now = s_wall_now;
     t->app.sys.random_bytes = s_random;
     t->app.sys.ctx = t;
@@ -64,25 +65,6 @@ void th_clean_up(struct th_ctx *t)
 }
 
 /* One JSON line per Cloud API exchange, for the OpenAPI validator (harness.h). */
-static void s_log_ccloud(const char *method, const char *path_and_query, int status,
-                         const struct cmek_buf *body)
-{
-    const char *file = getenv("CMEK_CCLOUD_RESPONSE_LOG");
-    if (file == NULL || file[0] == '\0' || strncmp(path_and_query, "/api/", 5) != 0) {
-        return;
-    }
-    json_t *parsed = json_loadb(body->data ? body->data : "", body->len, 0, NULL);
-    json_t *line = json_pack("{s:s,s:s,s:i,s:o}", "method", method, "path", path_and_query,
-                             "status", status, "body", parsed ? parsed : json_null());
-    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    FILE *f = text ? fopen(file, "a") : NULL;
-    cr_assert_not_null(f, "cannot append to CMEK_CCLOUD_RESPONSE_LOG=%s", file);
-    fprintf(f, "%s\n", text);
-    fclose(f);
-    free(text);
-    json_decref(line);
-}
-
 int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query,
                 struct cmek_http_header *headers, size_t n_headers, const char *body)
 {
@@ -105,7 +87,6 @@ int th_exchange(struct th_ctx *t, const char *method, const char *path_and_query
     cmek_buf_reset(&t->body);
     cr_assert_eq(cmek_buf_append(&t->body, resp.body.data ? resp.body.data : "", resp.body.len), 0);
     emu_response_clean_up(&resp);
-    s_log_ccloud(method, path_and_query, t->status, &t->body);
     return t->status;
 }
 

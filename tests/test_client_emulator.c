@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -59,6 +60,7 @@ static void s_init(void)
     memset(&s_app, 0, sizeof s_app);
     emu_config_init_default(&s_app.cfg);
     s_app.cfg.log_level = EMU_LOG_ERROR;
+    s_app.cfg.ccloud_response_log = getenv("CMEK_CCLOUD_RESPONSE_LOG"); /* tests/openapi */
     s_app.sys = *emu_system_default();
     json_error_t e;
     json_t *w = json_load_file(CMEK_FIXTURES_DIR "/world.json", 0, &e);

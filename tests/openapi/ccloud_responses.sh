@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run a test binary with CMEK_CCLOUD_RESPONSE_LOG pointing at a fresh file (tests/harness.c
-# appends one JSON line per Cloud API response to it), then check every logged response
-# against the OpenAPI spec with validate.py.
+# Run a test binary with CMEK_CCLOUD_RESPONSE_LOG pointing at a fresh file (the emulator,
+# in-process or a private one started by cmek-run, appends one JSON line per Cloud API answer
+# to it), then check every logged response against the OpenAPI spec with validate.py.
 #
 #   ccloud_responses.sh --spec SPEC --validator validate.py -- TEST_BINARY [ARGS...]
 #
