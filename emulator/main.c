@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,12 @@ static json_t *s_load_world(const char *path)
 
 int main(int argc, char **argv)
 {
+    /* A request allocates and frees a few kilobytes; with glibc's defaults a small heap is
+     * trimmed back to the system and grown again all the time (a small world is the common
+     * case). Keeping up to 64 MiB of freed memory raised Encrypt throughput by about a
+     * quarter at 10 keys in bench_kms. */
+    mallopt(M_TOP_PAD, 16 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     struct emu_app app;
     memset(&app, 0, sizeof(app));
     emu_config_init_default(&app.cfg);
