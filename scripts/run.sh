@@ -37,13 +37,14 @@ bash tests/conformance/awscli_kms.sh --url "$url" || status=$?
 cat <<EOM
 
 == How to use it ==
-Base URL: $url     (IAM, STS and KMS share it; admin endpoints under /_emulator/)
+Base URL: $url     (IAM, STS, KMS and the Cloud API share it; admin endpoints under /_emulator/)
 Customer account 111122223333, administrator:
   export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
   export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
   export AWS_DEFAULT_REGION=us-east-1
   aws --endpoint-url $url sts get-caller-identity
 CockroachDB Cloud's account 999988887777: AKIAI44QH8DHBEXAMPLE / je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY
+Cloud API:       curl -s $url/api/v1/clusters -H 'Authorization: Bearer CCDB1_Zp3Wm9KxQ2_Tq8VnR4sL7yB2dF6hJ0kM3pX9cW5eA1gU'
 Emulator clock:  curl -s -XPOST $url/_emulator/clock -d '{"advance":"2h"}'
 Reset:           curl -s -XPOST $url/_emulator/reset
 The whole world: build/emulator/cmek-emulator --print-world
