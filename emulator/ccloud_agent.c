@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "aws_client.h"
 #include "ccloud_model.h"
 #include "cmek/crypto.h"
 #include "cmek/sigv4.h"
@@ -78,56 +79,21 @@ static void s_job_destroy(struct s_job *job)
 
 /* ---- one signed in-process request ---- */
 
-/* POSTs body to service in region as c, through the router like any remote client; the
- * response body is copied into out. */
+/* POSTs body to service in region as c (aws_client.h); the response body goes into out. */
 static int s_call(struct emu_app *app, const char *service, const char *region,
                   const struct s_creds *c, const char *content_type, const char *target,
                   const char *body, int *status, struct cmek_buf *out)
 {
-    char host[128];
-    snprintf(host, sizeof(host), "%s.%s.amazonaws.com", service, region);
-    struct cmek_http_header headers[CMEK_SIGV4_POST_MAX_HEADERS];
-    size_t n_headers = 0;
     struct cmek_sigv4_credentials creds = {c->akid, c->secret, c->token[0] ? c->token : NULL};
-    /* Signatures are checked against the wall clock, as real clients sign with it. */
-    struct cmek_sigv4_post post = {
-        .host = host,
+    struct emu_aws_client_call call = {
+        .service = service,
+        .region = region,
         .content_type = content_type,
         .target = target,
         .body = body,
         .credentials = &creds,
-        .region = region,
-        .service = service,
-        .when = app->sys.wall_now(app->sys.ctx),
     };
-    struct cmek_sigv4_signed sig;
-    cmek_sigv4_signed_init(&sig);
-    struct emu_response resp;
-    emu_response_init(&resp);
-    int rc = cmek_sigv4_sign_post(&post, &sig, headers, &n_headers);
-    if (rc) {
-        goto done;
-    }
-    struct emu_request req;
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.path = cmek_view_from_cstr("/");
-    req.query = cmek_view_from_cstr("");
-    req.headers = headers;
-    req.n_headers = n_headers;
-    req.body = cmek_view_from_cstr(body);
-    rc = emu_uuid4(app, req.request_id);
-    if (rc) {
-        goto done;
-    }
-    emu_dispatch(app, &req, &resp);
-    *status = resp.status;
-    cmek_buf_reset(out);
-    rc = cmek_buf_append(out, resp.body.data ? resp.body.data : "", resp.body.len);
-done:
-    emu_response_clean_up(&resp);
-    cmek_sigv4_signed_clean_up(&sig);
-    return rc;
+    return emu_aws_client_post(app, &call, status, out);
 }
 
 /* The text of the first <tag> in xml, the five entities decoded; false when absent. */

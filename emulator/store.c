@@ -12,7 +12,7 @@ struct s_state {
     struct emu_sts sts;
     struct emu_kms kms;
     struct emu_ccloud ccloud;
-    json_t *vault;
+    struct emu_vault vault;
 };
 
 static void s_state_clean_up(struct s_state *st)
@@ -21,7 +21,7 @@ static void s_state_clean_up(struct s_state *st)
     emu_sts_clean_up(&st->sts);
     emu_kms_clean_up(&st->kms);
     emu_ccloud_clean_up(&st->ccloud);
-    json_decref(st->vault);
+    emu_vault_clean_up(&st->vault);
 }
 
 static int s_state_load(const struct emu_app *app, const json_t *world, int64_t now_ms,
@@ -32,6 +32,7 @@ static int s_state_load(const struct emu_app *app, const json_t *world, int64_t 
     emu_sts_init(&st->sts);
     emu_kms_init(&st->kms);
     emu_ccloud_init(&st->ccloud);
+    emu_vault_init(&st->vault);
     if (!json_is_object(world)) {
         snprintf(err->message, sizeof(err->message), "the world must be a JSON object");
         return CMEK_ERR_PARSE;
@@ -56,23 +57,22 @@ static int s_state_load(const struct emu_app *app, const json_t *world, int64_t 
             emu_ccloud_load(&st->ccloud, json_object_get(world, "ccloud"), app, now_ms / 1000, err);
     }
     if (rc == CMEK_OK) {
-        const json_t *vault = json_object_get(world, "vault");
-        st->vault = vault ? json_deep_copy(vault) : json_object();
-        rc = st->vault ? CMEK_OK : CMEK_ERR_NOMEM;
+        rc = emu_vault_load(&st->vault, json_object_get(world, "vault"), err);
     }
     return rc;
 }
 
 static json_t *s_state_to_json(const struct emu_iam *iam, const struct emu_sts *sts,
                                const struct emu_kms *kms, const struct emu_ccloud *cc,
-                               const json_t *vault)
+                               const struct emu_vault *v)
 {
+    json_t *vault = emu_vault_to_json(v);
     json_t *aws = emu_iam_to_json(iam);
     json_t *ccloud = emu_ccloud_to_json(cc);
     json_t *sessions = emu_sts_to_json(sts);
     json_t *kms_json = emu_kms_to_json(kms);
     json_t *out = NULL;
-    if (aws != NULL && sessions != NULL && kms_json != NULL && ccloud != NULL) {
+    if (aws != NULL && sessions != NULL && kms_json != NULL && ccloud != NULL && vault != NULL) {
         if (json_array_size(sessions) > 0) {
             json_object_set(aws, "sessions", sessions);
         }
@@ -83,6 +83,7 @@ static json_t *s_state_to_json(const struct emu_iam *iam, const struct emu_sts *
     json_decref(sessions);
     json_decref(kms_json);
     json_decref(ccloud);
+    json_decref(vault);
     return out;
 }
 
@@ -102,7 +103,7 @@ int emu_store_new(const struct emu_app *app, const json_t *world, struct emu_sto
         free(store);
         return rc;
     }
-    store->world = s_state_to_json(&st.iam, &st.sts, &st.kms, &st.ccloud, st.vault);
+    store->world = s_state_to_json(&st.iam, &st.sts, &st.kms, &st.ccloud, &st.vault);
     if (store->world == NULL) {
         s_state_clean_up(&st);
         free(store);
@@ -127,7 +128,7 @@ void emu_store_destroy(struct emu_store *store)
     emu_sts_clean_up(&store->sts);
     emu_kms_clean_up(&store->kms);
     emu_ccloud_clean_up(&store->ccloud);
-    json_decref(store->vault);
+    emu_vault_clean_up(&store->vault);
     json_decref(store->world);
     pthread_mutex_destroy(&store->lock);
     free(store);
@@ -158,7 +159,7 @@ int emu_store_reset(const struct emu_app *app, struct emu_store *store)
     emu_sts_clean_up(&store->sts);
     emu_kms_clean_up(&store->kms);
     emu_ccloud_clean_up(&store->ccloud);
-    json_decref(store->vault);
+    emu_vault_clean_up(&store->vault);
     store->iam = st.iam;
     store->sts = st.sts;
     store->kms = st.kms;
@@ -180,5 +181,5 @@ const json_t *emu_store_world(const struct emu_store *store)
 
 json_t *emu_store_snapshot(const struct emu_store *store)
 {
-    return s_state_to_json(&store->iam, &store->sts, &store->kms, &store->ccloud, store->vault);
+    return s_state_to_json(&store->iam, &store->sts, &store->kms, &store->ccloud, &store->vault);
 }

@@ -20,6 +20,7 @@
 #include "iam_model.h"
 #include "kms_model.h"
 #include "sts_model.h"
+#include "vault_model.h"
 
 struct emu_app;
 
@@ -31,7 +32,7 @@ struct emu_store {
     struct emu_sts sts;
     struct emu_kms kms;
     struct emu_ccloud ccloud; /* the Cloud API: organizations, keys, clusters (ccloud_model.h) */
-    json_t *vault;            /* owned: Vault world section, served by a later module */
+    struct emu_vault vault;   /* Vault: tokens, namespaces, mounts, keymgmt (vault_model.h) */
 };
 
 /* Builds a store from a world document (borrowed). On failure err says why. */

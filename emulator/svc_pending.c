@@ -1,7 +1,6 @@
-/* svc_pending.c: the front doors of the services that later modules emulate (Vault) and of
- * AWS requests no emulated service claims (the Cloud API is svc_ccloud.c). Each
- * answers in its service's own error format, so a client sees a well-formed "not found"
- * rather than a protocol it cannot parse. */
+/* svc_pending.c: the front door of AWS requests no emulated service claims (Vault is
+ * svc_vault.c, the Cloud API svc_ccloud.c): answered in the Query protocol's error format, so
+ * a client sees a well-formed error rather than a protocol it cannot parse. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,43 +10,6 @@
 #include "proto_query.h"
 #include "service.h"
 #include "store.h"
-
-/* Vault's {"errors": [...]}. */
-static void s_vault_error(const struct emu_app *app, const struct emu_request *req,
-                          struct emu_response *resp, int status, const char *code,
-                          const char *message)
-{
-    (void)app;
-    (void)req;
-    (void)code;
-    resp->status = status;
-    resp->content_type = "application/json";
-    cmek_buf_reset(&resp->body);
-    json_t *o = json_pack("{s:[s]}", "errors", message);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (text == NULL || cmek_buf_append_str(&resp->body, text) ||
-        cmek_buf_append_byte(&resp->body, '\n')) {
-        resp->status = 0;
-    }
-    free(text);
-    json_decref(o);
-}
-
-static void s_vault_handle(struct emu_app *app, const struct emu_request *req,
-                           struct emu_response *resp)
-{
-    char msg[512];
-    size_t n = req->path.len > 4 ? req->path.len - 4 : 0;
-    snprintf(msg, sizeof(msg), "no handler for route \"%.*s\". route entry not found.",
-             (int)(n > 400 ? 400 : n), req->path.ptr + 4);
-    s_vault_error(app, req, resp, 404, "NotFound", msg);
-}
-
-const struct emu_service emu_service_vault = {
-    .name = "vault",
-    .handle = s_vault_handle,
-    .render_error = s_vault_error,
-};
 
 /* AWS requests that name no emulated service: answered in the Query protocol's shape. */
 static void s_aws_error(const struct emu_app *app, const struct emu_request *req,

@@ -359,3 +359,18 @@ int th_ccloud(struct th_ctx *t, const char *method, const char *path, const char
 {
     return th_ccloud_as(t, method, path, TH_CCLOUD_KEY, "2024-09-16", body);
 }
+
+int th_vault(struct th_ctx *t, const char *method, const char *path, const char *token,
+             const char *ns, const char *body)
+{
+    struct cmek_http_header headers[4];
+    size_t n = 0;
+    headers[n++] = s_hdr("X-Vault-Request", "true");
+    if (token != NULL) {
+        headers[n++] = s_hdr("X-Vault-Token", token);
+    }
+    if (ns != NULL) {
+        headers[n++] = s_hdr("X-Vault-Namespace", ns);
+    }
+    return th_exchange(t, method, path, headers, n, body);
+}

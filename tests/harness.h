@@ -107,6 +107,14 @@ int th_ccloud_as(struct th_ctx *t, const char *method, const char *path, const c
 /* th_ccloud_as with the world's key and Cc-Version 2024-09-16. */
 int th_ccloud(struct th_ctx *t, const char *method, const char *path, const char *body);
 
+/* The world's Vault root token (namespace "" : it may use every namespace). */
+#define TH_VAULT_TOKEN "hvs.CAESIJlWh7V3cmek-harness-root-token"
+
+/* A Vault request as the CLI sends it: X-Vault-Token (none when NULL), X-Vault-Namespace (none
+ * when NULL) and body exactly as given (NULL: none). path includes /v1/ and any query. */
+int th_vault(struct th_ctx *t, const char *method, const char *path, const char *token,
+             const char *ns, const char *body);
+
 /* Advances the emulator clock through the admin endpoint ("2h"). */
 void th_advance(struct th_ctx *t, const char *duration);
 

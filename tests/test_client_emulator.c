@@ -797,20 +797,37 @@ Test(client_emulator, ccloud_calls)
     json_decref(out);
 }
 
-/* ---- Vault, not emulated yet: its "not found" in its own format ---- */
+/* ---- Vault: its errors parsed (the target's namespace is admin) ---- */
 
-Test(client_emulator, vault_not_found_is_parsed)
+/* A Vault call that fails with status and exactly message. */
+static void s_vault_fails(s_call_fn fn, json_t *in, long status, const char *message)
 {
     json_t *out = NULL;
     struct cmek_api_error err;
-    json_t *in = json_pack("{s:s}", "name", "crdb");
-    cr_assert_eq(cmek_vault_read_key(s_admin, in, &out, &err), CMEK_ERR_SERVICE);
-    cr_assert_eq(err.http_status, 404);
+    cr_assert_eq(fn(s_admin, in, &out, &err), CMEK_ERR_SERVICE);
+    cr_assert_eq(err.http_status, status, "%s", err.message);
     cr_assert_eq(err.ccloud_code, 0);
     cr_assert_str_eq(err.code, "");
-    cr_assert_str_eq(err.message,
-                     "no handler for route \"keymgmt/key/crdb\". route entry not found.");
+    cr_assert_str_eq(err.message, message);
+    cr_assert_null(out);
     json_decref(in);
-    FAIL(cmek_vault_list_keys, json_pack("{}"), 404, "",
-         "no handler for route \"keymgmt/key\". route entry not found.");
+}
+
+Test(client_emulator, vault_not_found_is_parsed)
+{
+    /* No engine mounted yet: Vault's routing error. */
+    s_vault_fails(cmek_vault_read_key, json_pack("{s:s}", "name", "crdb"), 404,
+                  "no handler for route \"keymgmt/key/crdb\". route entry not found.");
+    DO(cmek_vault_enable_secrets_engine,
+       json_pack("{s:s,s:s}", "path", "keymgmt", "type", "keymgmt"));
+    /* A missing key and an empty list: 404 with {"errors":[]}. */
+    s_vault_fails(cmek_vault_read_key, json_pack("{s:s}", "name", "crdb"), 404, "");
+    s_vault_fails(cmek_vault_list_keys, json_pack("{}"), 404, "");
+    s_vault_fails(cmek_vault_enable_secrets_engine,
+                  json_pack("{s:s,s:s}", "path", "keymgmt", "type", "keymgmt"), 400,
+                  "path is already in use at keymgmt/");
+    DO(cmek_vault_create_key, json_pack("{s:s,s:s}", "name", "crdb", "type", "aes256-gcm96"));
+    json_t *out = OK(cmek_vault_read_key, json_pack("{s:s}", "name", "crdb"));
+    cr_assert_str_eq(s_str(out, "data", "type"), "aes256-gcm96");
+    json_decref(out);
 }
