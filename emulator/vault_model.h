@@ -56,7 +56,7 @@ struct emu_vault_dist_version {
 struct emu_vault_distribution {
     char provider[EMU_VAULT_NAME_MAX + 1];
     char purpose[32];    /* sorted, comma-joined: "decrypt,encrypt" */
-    char protection[16]; /* "hsm" */
+    char protection[32]; /* "hsm" */
     int64_t time_s;      /* distribution_time; also the alias suffix */
     size_t n;
     struct emu_vault_dist_version v[EMU_VAULT_MAX_VERSIONS];
@@ -76,7 +76,7 @@ struct emu_vault_key {
 
 struct emu_vault_provider {
     char name[EMU_VAULT_NAME_MAX + 1];
-    char provider[32];       /* "awskms" */
+    char provider[64];       /* "awskms" */
     char key_collection[64]; /* the AWS region */
     char access_key[EMU_VAULT_NAME_MAX + 1];
     char secret_key[EMU_VAULT_NAME_MAX + 1];
