@@ -320,11 +320,16 @@ static int s_auth_vault(const struct s_auth_ctx *ac, struct s_attempt *a,
 {
     (void)err;
     const struct cmek_target *t = &ac->client->target;
-    int rc = s_add_field(a, "X-Vault-Token", t->vault_token);
+    int rc = CMEK_OK;
+    /* "" is a deliberate "no token" (a drill of what Vault says without one); NULL was
+     * refused by s_check_vault. */
+    if (t->vault_token != NULL && t->vault_token[0] != '\0') {
+        rc = s_add_field(a, "X-Vault-Token", t->vault_token);
+    }
     if (rc == CMEK_OK) {
         rc = s_add_field(a, "X-Vault-Request", "true");
     }
-    if (rc == CMEK_OK && t->vault_namespace != NULL) {
+    if (rc == CMEK_OK && t->vault_namespace != NULL && t->vault_namespace[0] != '\0') {
         rc = s_add_field(a, "X-Vault-Namespace", t->vault_namespace);
     }
     return rc;

@@ -92,6 +92,18 @@ static int s_set(char **field, const char *value)
     return CMEK_OK;
 }
 
+/* Like s_set, but "" stays "" (only NULL means unset). */
+static int s_set_exact(char **field, const char *value)
+{
+    char *copy = value != NULL ? strdup(value) : NULL;
+    if (value != NULL && copy == NULL) {
+        return CMEK_ERR_NOMEM;
+    }
+    s_free_secret(field);
+    *field = copy;
+    return CMEK_OK;
+}
+
 /* Like s_set, without the trailing '/'s a base URL must not have. */
 static int s_set_url(char **field, const char *value)
 {
@@ -250,8 +262,9 @@ int cmek_target_copy(struct cmek_target *dst, const struct cmek_target *src)
     rc = rc ? rc : cmek_aws_credentials_copy(&tmp.cloud_principal, &src->cloud_principal);
     rc = rc ? rc : s_set(&tmp.ccloud_api_key, src->ccloud_api_key);
     rc = rc ? rc : s_set(&tmp.cc_version, src->cc_version);
-    rc = rc ? rc : s_set(&tmp.vault_token, src->vault_token);
-    rc = rc ? rc : s_set(&tmp.vault_namespace, src->vault_namespace);
+    /* Exact copies: "" is a Vault token of its own ("send none", cmek/target.h). */
+    rc = rc ? rc : s_set_exact(&tmp.vault_token, src->vault_token);
+    rc = rc ? rc : s_set_exact(&tmp.vault_namespace, src->vault_namespace);
     rc = rc ? rc : s_set(&tmp.ca_bundle, src->ca_bundle);
     if (rc) {
         goto done;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmek/crypto.h"
 #include "cmek/map.h"
 #include "cmek/sts.h"
 #include "cmek/vec.h"
@@ -207,6 +208,43 @@ static int s_client_for(struct s_run *run, const char *as, struct cmek_client **
     return CMEK_OK;
 }
 
+/* A client for one step whose "vault" object replaces the target's Vault token and
+ * namespace (null: send none); owned by the caller. */
+static int s_vault_client(struct s_run *run, const struct crun_step *step, struct cmek_client **out)
+{
+    struct cmek_target t;
+    cmek_target_init(&t);
+    int rc = cmek_target_copy(&t, run->opt->target);
+    static const char *const fields[] = {"token", "namespace"};
+    char **slots[] = {&t.vault_token, &t.vault_namespace};
+    for (size_t i = 0; rc == CMEK_OK && i < 2; i++) {
+        const json_t *v = json_object_get(step->vault, fields[i]);
+        if (v == NULL) {
+            continue;
+        }
+        if (*slots[i] != NULL) {
+            cmek_cleanse_str(*slots[i]);
+            free(*slots[i]);
+        }
+        /* "" is libcmek's "send no header" (cmek/target.h) */
+        *slots[i] = strdup(json_is_string(v) ? json_string_value(v) : "");
+        rc = *slots[i] != NULL ? CMEK_OK : CMEK_ERR_NOMEM;
+    }
+    if (rc == CMEK_OK) {
+        struct cmek_client_options copt = {.target = &t, .transport = run->opt->transport};
+        struct cmek_api_error err;
+        memset(&err, 0, sizeof(err));
+        rc = cmek_client_new(&copt, out, &err);
+        if (rc) {
+            int rc2 = cmek_buf_appendf(&run->reason, "cannot make a Vault client: %s",
+                                       err.message[0] != '\0' ? err.message : cmek_error_str(rc));
+            rc = rc2 ? rc2 : rc;
+        }
+    }
+    cmek_target_clean_up(&t);
+    return rc;
+}
+
 static void s_set_status(struct s_run *run, const struct crun_step *step, enum crun_status st)
 {
     /* a failed put only loses the dependency reason's detail ("which did not run") */
@@ -348,6 +386,7 @@ static int s_call_step(struct s_run *run, const struct crun_step *step, enum cru
     json_t *args = NULL;
     json_t *expect = NULL;
     json_t *output = NULL;
+    struct cmek_client *step_client = NULL; /* owned: a step with its own "vault" */
     struct crun_lookup lk = s_lookup(run);
     int rc = step->args != NULL ? crun_subst_value(step->args, &lk, false, &args, why, sizeof(why))
              : (args = json_object()) != NULL ? CMEK_OK
@@ -363,7 +402,9 @@ static int s_call_step(struct s_run *run, const struct crun_step *step, enum cru
         goto done;
     }
     struct cmek_client *client = NULL;
-    rc = s_client_for(run, step->as, &client);
+    rc = step->vault != NULL ? s_vault_client(run, step, &step_client)
+                             : s_client_for(run, step->as, &client);
+    client = step->vault != NULL ? step_client : client;
     if (rc) {
         rc = rc == CMEK_ERR_NOMEM ? rc : CMEK_OK;
         goto done;
@@ -417,6 +458,7 @@ static int s_call_step(struct s_run *run, const struct crun_step *step, enum cru
         *status = CRUN_PASS;
     }
 done:
+    cmek_client_destroy(step_client);
     json_decref(args);
     json_decref(expect);
     json_decref(output);

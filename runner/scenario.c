@@ -666,9 +666,9 @@ static int s_check_template(struct s_checker *c, struct crun_step *step, const j
     return CMEK_OK;
 }
 
-static const char *const s_step_fields[] = {"name",          "op",         "args",   "as",
-                                            "session",       "save",       "expect", "wait",
-                                            "emulator_only", "description"};
+static const char *const s_step_fields[] = {"name",          "op",          "args",   "as",
+                                            "session",       "save",        "expect", "wait",
+                                            "emulator_only", "description", "vault"};
 
 /* Field types, by index in s_step_fields. */
 static bool s_field_type_ok(size_t i, const json_t *v, const char **want)
@@ -681,10 +681,11 @@ static bool s_field_type_ok(size_t i, const json_t *v, const char **want)
     case 9: /* description */
         *want = "a string";
         return json_is_string(v);
-    case 2: /* args */
-    case 5: /* save */
-    case 6: /* expect */
-    case 7: /* wait */
+    case 2:  /* args */
+    case 5:  /* save */
+    case 6:  /* expect */
+    case 7:  /* wait */
+    case 10: /* vault */
         *want = "an object";
         return json_is_object(v);
     case 8: /* emulator_only */
@@ -723,7 +724,7 @@ static int s_check_step(struct s_checker *c, struct crun_step *step)
         if (i == sizeof(s_step_fields) / sizeof(s_step_fields[0])) {
             s_err(l, src, p, true, label,
                   "unknown field \"%s\" (name, op, include, args, as, session, save, expect, "
-                  "wait, emulator_only, description)",
+                  "wait, emulator_only, description, vault)",
                   key);
         } else if (!s_field_type_ok(i, value, &want)) {
             s_err(l, src, p, false, label, "\"%s\" must be %s, not %s", key, want,
@@ -759,6 +760,7 @@ static int s_check_step(struct s_checker *c, struct crun_step *step)
     step->save = json_object_get(obj, "save");
     step->as = json_string_value(json_object_get(obj, "as"));
     step->session = json_string_value(json_object_get(obj, "session"));
+    step->vault = json_object_get(obj, "vault");
     if (step->op_name == NULL) {
         s_err(l, src, base, false, label, "missing field \"op\" (or \"include\")");
     } else if ((step->op = cmek_operation_find(step->op_name)) == NULL) {
@@ -774,6 +776,27 @@ static int s_check_step(struct s_checker *c, struct crun_step *step)
                    strcmp(step->session, "cockroach_cloud") == 0 || step->session[0] == '\0') {
             s_err(l, src, s_path(&scratch, base, "session"), false, label,
                   "\"%s\" cannot name a session", step->session);
+        }
+    }
+    if (step->vault != NULL) {
+        if (step->op != NULL && step->op->service != CMEK_SERVICE_VAULT) {
+            s_err(l, src, s_path(&scratch, base, "vault"), true, label,
+                  "\"vault\" sets the Vault token and namespace of vault.* steps, not of %s",
+                  step->op_name);
+        }
+        const char *vkey;
+        const json_t *vvalue;
+        json_object_foreach((json_t *)step->vault, vkey, vvalue)
+        {
+            const char *vp = s_path(&path, s_path(&scratch, base, "vault"), vkey);
+            if (strcmp(vkey, "token") != 0 && strcmp(vkey, "namespace") != 0) {
+                s_err(l, src, vp, true, label, "unknown field \"vault.%s\" (token, namespace)",
+                      vkey);
+            } else if (!json_is_string(vvalue) && !json_is_null(vvalue)) {
+                s_err(l, src, vp, false, label,
+                      "\"vault.%s\" must be a string or null (no header), not %s", vkey,
+                      s_type_name(vvalue));
+            }
         }
     }
     if (step->as != NULL && strcmp(step->as, "customer") != 0 &&

@@ -38,6 +38,7 @@ struct crun_step {
     const json_t *save;              /* borrowed; NULL: nothing */
     const char *as;                  /* borrowed; NULL: "customer" */
     const char *session;             /* borrowed; NULL: none */
+    const json_t *vault;             /* borrowed; NULL: the target's Vault token and namespace */
     bool has_wait;
     struct crun_wait wait;
     bool emulator_only;         /* said so, an emulator.* op, or acting as cockroach_cloud */

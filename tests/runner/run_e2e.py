@@ -52,7 +52,7 @@ def expect_eq(got, want, what):
 FILE_ERRORS = {
     "bad_json": ["errors/bad_json.json:4:43: invalid JSON: string or '}' expected near '}'"],
     "unknown_field": ["errors/unknown_field.json:5:7: step list: unknown field \"argz\" (name, op, "
-                      "include, args, as, session, save, expect, wait, emulator_only, description)"],
+                      "include, args, as, session, save, expect, wait, emulator_only, description, vault)"],
     "unknown_top_field": [
         "errors/unknown_top_field.json:3:3: unknown field \"step\" (name, description, vars, "
         "steps, cleanup)",
@@ -70,6 +70,12 @@ FILE_ERRORS = {
                        "at errors/duplicate_name.json:4:15)"],
     "session_not_assume": ["errors/session_not_assume.json:5:7: step who: \"session\" saves the "
                            "credentials of sts.assume_role, not of sts.get_caller_identity"],
+    "vault_field": ["errors/vault_field.json:5:7: step kms: \"vault\" sets the Vault token and "
+                    "namespace of vault.* steps, not of kms.list_keys",
+                    "errors/vault_field.json:7:27: step read: \"vault.token\" must be a string or "
+                    "null (no header), not a number",
+                    "errors/vault_field.json:7:30: step read: unknown field \"vault.nmespace\" "
+                    "(token, namespace)"],
     "bad_include": ["errors/bad_include.json:4:18: step #1: cannot include \"no-such-file.json\": "
                     "No such file or directory"],
     "include_cycle": ["errors/include_cycle.json:5:18: step #2: include cycle: "

@@ -65,8 +65,8 @@ struct cmek_target {
     struct cmek_aws_credentials cloud_principal;
     char *ccloud_api_key;  /* sent as "Authorization: Bearer ..." */
     char *cc_version;      /* the Cc-Version header */
-    char *vault_token;     /* X-Vault-Token */
-    char *vault_namespace; /* X-Vault-Namespace; NULL for none */
+    char *vault_token;     /* X-Vault-Token; NULL refuses Vault calls, "" sends none */
+    char *vault_namespace; /* X-Vault-Namespace; NULL or "" for none */
     char *ca_bundle;       /* NULL: the system's trust store */
     long connect_timeout_ms;
     long timeout_ms;
