@@ -142,28 +142,8 @@ static const char *s_first(const char *a, const char *b)
 
 static int s_read_file(const char *path, struct cmek_buf *out, bool *missing)
 {
-    int rc = CMEK_OK;
-    FILE *f = fopen(path, "rb");
-    *missing = false;
-    if (f == NULL) {
-        *missing = errno == ENOENT;
-        rc = CMEK_ERR_IO;
-        goto done;
-    }
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = cmek_buf_append(out, chunk, n);
-        if (rc) {
-            break;
-        }
-    }
-    cmek_cleanse(chunk, sizeof(chunk));
-    if (rc == CMEK_OK && ferror(f)) {
-        rc = CMEK_ERR_IO;
-    }
-    fclose(f);
-done:
+    int rc = cmek_buf_append_file(out, path);
+    *missing = rc == CMEK_ERR_IO && errno == ENOENT;
     return rc;
 }
 

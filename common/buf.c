@@ -1,5 +1,6 @@
 #include "cmek/buf.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 
 #include <stdio.h>
@@ -215,4 +216,26 @@ char *cmek_view_dup(struct cmek_view view)
     }
     out[view.len] = '\0';
     return out;
+}
+
+int cmek_buf_append_file(struct cmek_buf *buf, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return CMEK_ERR_IO;
+    }
+    int rc = CMEK_OK;
+    char chunk[4096];
+    size_t n;
+    while (rc == CMEK_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rc = cmek_buf_append(buf, chunk, n);
+    }
+    OPENSSL_cleanse(chunk, sizeof(chunk));
+    int saved_errno = errno;
+    if (rc == CMEK_OK && ferror(f)) {
+        rc = CMEK_ERR_IO;
+    }
+    fclose(f);
+    errno = saved_errno; /* fclose must not hide why the read failed */
+    return rc;
 }

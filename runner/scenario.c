@@ -223,7 +223,6 @@ static int s_source_load(struct s_loader *l, const char *path, const char *inclu
     struct crun_source *src = calloc(1, sizeof(*src));
     struct cmek_buf text;
     cmek_buf_init(&text, CRUN_SCENARIO_MAX_BYTES);
-    FILE *f = NULL;
     int rc = CMEK_ERR_NOMEM;
     if (src == NULL || (src->path = strdup(path)) == NULL) {
         goto done;
@@ -234,24 +233,15 @@ static int s_source_load(struct s_loader *l, const char *path, const char *inclu
     }
     struct crun_source *added = src;
     src = NULL; /* the scenario owns it now */
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        s_err(l, added, NULL, false, NULL, "cannot read: %s%s", strerror(errno),
-              included_by != NULL ? included_by : "");
+    rc = cmek_buf_append_file(&text, path);
+    if (rc == CMEK_ERR_LIMIT) {
+        s_err(l, added, NULL, false, NULL, "larger than %d bytes", CRUN_SCENARIO_MAX_BYTES);
         rc = CMEK_OK;
         goto done;
     }
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (cmek_buf_append(&text, chunk, n) != CMEK_OK) {
-            s_err(l, added, NULL, false, NULL, "larger than %d bytes", CRUN_SCENARIO_MAX_BYTES);
-            rc = CMEK_OK;
-            goto done;
-        }
-    }
-    if (ferror(f) || cmek_buf_append(&text, "", 0) != CMEK_OK) {
-        s_err(l, added, NULL, false, NULL, "cannot read: %s", strerror(errno));
+    if (rc || cmek_buf_append(&text, "", 0) != CMEK_OK) {
+        s_err(l, added, NULL, false, NULL, "cannot read: %s%s", strerror(errno),
+              included_by != NULL ? included_by : "");
         rc = CMEK_OK;
         goto done;
     }
@@ -272,9 +262,6 @@ static int s_source_load(struct s_loader *l, const char *path, const char *inclu
     }
     *out = added;
 done:
-    if (f != NULL) {
-        fclose(f);
-    }
     cmek_buf_clean_up(&text);
     s_source_destroy(src);
     return rc;

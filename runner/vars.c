@@ -262,37 +262,22 @@ int crun_fixture_read(const char *fixtures_dir, const char *path, struct cmek_bu
     cmek_buf_init(&full, 8192);
     int rc = path[0] == '/' ? cmek_buf_append_str(&full, path)
                             : cmek_buf_appendf(&full, "%s/%s", fixtures_dir, path);
-    FILE *f = NULL;
     if (rc) {
         snprintf(why, why_len, "fixture path too long");
         goto done;
     }
-    f = fopen(cmek_buf_cstr(&full), "rb");
-    if (f == NULL) {
-        snprintf(why, why_len, "cannot read %s: %s", cmek_buf_cstr(&full), strerror(errno));
-        rc = CMEK_ERR_IO;
+    rc = cmek_buf_append_file(out, cmek_buf_cstr(&full));
+    if (rc == CMEK_ERR_LIMIT) {
+        snprintf(why, why_len, "%s is larger than %d bytes", cmek_buf_cstr(&full),
+                 CRUN_TEXT_MAX_BYTES);
         goto done;
     }
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = cmek_buf_append(out, chunk, n);
-        if (rc) {
-            snprintf(why, why_len, "%s is larger than %d bytes", cmek_buf_cstr(&full),
-                     CRUN_TEXT_MAX_BYTES);
-            goto done;
-        }
-    }
-    if (ferror(f)) {
+    if (rc) {
         snprintf(why, why_len, "cannot read %s: %s", cmek_buf_cstr(&full), strerror(errno));
-        rc = CMEK_ERR_IO;
         goto done;
     }
     rc = cmek_buf_append(out, "", 0); /* "" rather than no storage for an empty file */
 done:
-    if (f != NULL) {
-        fclose(f);
-    }
     cmek_buf_clean_up(&full);
     return rc;
 }

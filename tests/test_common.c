@@ -1,9 +1,11 @@
 /* Tests of libcmek-common's small pieces: capped buffers, base64, hex, time formats. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmek/buf.h"
 #include "cmek/map.h"
@@ -37,6 +39,32 @@ Test(buf, refuses_to_grow_past_its_cap_and_keeps_contents)
     cr_assert_eq(cmek_buf_append_byte(&b, '9'), CMEK_ERR_LIMIT);
     cr_assert_eq(cmek_buf_appendf(&b, "%s", "x"), CMEK_ERR_LIMIT);
     cr_assert_str_eq(cmek_buf_cstr(&b), "12345678");
+    cmek_buf_clean_up(&b);
+}
+
+Test(buf, append_file_reads_whole_files_and_names_failures)
+{
+    char path[] = "/tmp/cmek-buf-file-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    char big[10000];
+    memset(big, 'x', sizeof(big));
+    cr_assert_eq(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+    close(fd);
+    struct cmek_buf b;
+    cmek_buf_init(&b, sizeof(big));
+    cr_assert_eq(cmek_buf_append_file(&b, path), CMEK_OK);
+    cr_assert_eq(b.len, sizeof(big));
+    cr_assert(memcmp(b.data, big, sizeof(big)) == 0);
+    cmek_buf_clean_up(&b);
+    cmek_buf_init(&b, sizeof(big) - 1);
+    cr_assert_eq(cmek_buf_append_file(&b, path), CMEK_ERR_LIMIT);
+    cmek_buf_clean_up(&b);
+    unlink(path);
+    errno = 0;
+    cr_assert_eq(cmek_buf_append_file(&b, path), CMEK_ERR_IO);
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_eq(b.len, 0);
     cmek_buf_clean_up(&b);
 }
 

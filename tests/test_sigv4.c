@@ -123,16 +123,7 @@ static char *s_at(struct s_http *h, const char *ptr)
 
 static void s_read_file(const char *path, struct cmek_buf *out)
 {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    char chunk[4096];
-    size_t n;
-    int rc = CMEK_OK;
-    while (rc == CMEK_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = cmek_buf_append(out, chunk, n);
-    }
-    fclose(f);
-    cr_assert_eq(rc, CMEK_OK, "cannot read %s", path);
+    cr_assert_eq(cmek_buf_append_file(out, path), CMEK_OK, "cannot read %s", path);
 }
 
 static void s_read_fixture(const char *case_name, const char *file, struct cmek_buf *out)

@@ -44,6 +44,11 @@ CMEK_WUR int cmek_buf_append_view(struct cmek_buf *buf, struct cmek_view view);
 CMEK_WUR int cmek_buf_appendf(struct cmek_buf *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 CMEK_WUR int cmek_buf_vappendf(struct cmek_buf *buf, const char *fmt, va_list ap);
+/* Appends the whole file at path. CMEK_ERR_IO when it cannot be opened or read (errno says
+ * why, as left by fopen or fread), CMEK_ERR_LIMIT when it would pass the cap (the buffer
+ * then holds a prefix). The stack chunks the file passes through are wiped: files may hold
+ * secrets. */
+CMEK_WUR int cmek_buf_append_file(struct cmek_buf *buf, const char *path);
 /* The contents as a C string ("" when empty); borrowed from buf. */
 const char *cmek_buf_cstr(const struct cmek_buf *buf);
 /* Hands the storage to the caller (free() it) and leaves buf empty. Never NULL on success. */
