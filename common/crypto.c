@@ -1,9 +1,12 @@
 #include "cmek/crypto.h"
 
+#include <limits.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* OpenSSL 3 looks an algorithm up (under a lock) on every use of EVP_sha256() and friends;
@@ -25,15 +28,97 @@ const EVP_CIPHER *cmek_cipher_aes256gcm(void)
     return s_aes256gcm_cipher;
 }
 
-int cmek_sha256(const void *data, size_t len, uint8_t out[CMEK_SHA256_LEN])
+/* ==== Per-thread contexts ====
+ * OpenSSL contexts are cheap to reuse and dear to make: a digest context is an allocation
+ * and a provider context per use, a GCM context also the key schedule and GHASH table of
+ * its key. Each thread keeps one digest context and the GCM contexts of the last few keys
+ * it used; the thread's exit frees them (a pthread key's destructor), wiping the keys. */
+#define S_GCM_SLOTS 4
+
+struct s_gcm_slot {
+    EVP_CIPHER_CTX *ctx; /* NULL: free slot */
+    uint8_t key[CMEK_GCM_KEY_LEN];
+};
+
+struct s_thread_ctx {
+    EVP_MD_CTX *md;
+    struct s_gcm_slot gcm[S_GCM_SLOTS];
+    unsigned gcm_next; /* the slot a new key replaces, round robin */
+};
+
+static pthread_key_t s_thread_key;
+static pthread_once_t s_thread_once = PTHREAD_ONCE_INIT;
+static bool s_thread_key_ok;
+
+static void s_gcm_slot_drop(struct s_gcm_slot *slot)
+{
+    EVP_CIPHER_CTX_free(slot->ctx); /* wipes the key schedule */
+    slot->ctx = NULL;
+    OPENSSL_cleanse(slot->key, sizeof(slot->key));
+}
+
+static void s_thread_ctx_free(void *p)
+{
+    struct s_thread_ctx *t = p;
+    EVP_MD_CTX_free(t->md);
+    for (size_t i = 0; i < S_GCM_SLOTS; i++) {
+        s_gcm_slot_drop(&t->gcm[i]);
+    }
+    free(t);
+}
+
+static void s_thread_key_make(void)
+{
+    s_thread_key_ok = pthread_key_create(&s_thread_key, s_thread_ctx_free) == 0;
+}
+
+/* This thread's contexts, made at its first use; NULL when out of memory. */
+static struct s_thread_ctx *s_thread_ctx(void)
+{
+    pthread_once(&s_thread_once, s_thread_key_make);
+    if (!s_thread_key_ok) {
+        return NULL;
+    }
+    struct s_thread_ctx *t = pthread_getspecific(s_thread_key);
+    if (t != NULL) {
+        return t;
+    }
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return NULL;
+    }
+    t->md = EVP_MD_CTX_new();
+    if (t->md == NULL || pthread_setspecific(s_thread_key, t) != 0) {
+        s_thread_ctx_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* SHA-256 of the concatenated parts on this thread's digest context. */
+static int s_sha256_parts(const struct cmek_view *parts, size_t n, uint8_t out[CMEK_SHA256_LEN])
 {
     pthread_once(&s_fetch_once, s_fetch);
+    struct s_thread_ctx *t = s_thread_ctx();
+    if (t == NULL || s_sha256_md == NULL || EVP_DigestInit_ex2(t->md, s_sha256_md, NULL) != 1) {
+        return CMEK_ERR_CRYPTO;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (EVP_DigestUpdate(t->md, parts[i].ptr, parts[i].len) != 1) {
+            return CMEK_ERR_CRYPTO;
+        }
+    }
     unsigned int out_len = 0;
-    if (s_sha256_md == NULL || EVP_Digest(data, len, out, &out_len, s_sha256_md, NULL) != 1 ||
-        out_len != CMEK_SHA256_LEN) {
+    if (EVP_DigestFinal_ex(t->md, out, &out_len) != 1 || out_len != CMEK_SHA256_LEN) {
         return CMEK_ERR_CRYPTO;
     }
     return CMEK_OK;
+}
+
+int cmek_sha256(const void *data, size_t len, uint8_t out[CMEK_SHA256_LEN])
+{
+    struct cmek_view part = {data, len};
+    return s_sha256_parts(&part, 1, out);
 }
 
 int cmek_sha256_hex(const void *data, size_t len, char out[CMEK_SHA256_HEX_LEN + 1])
@@ -51,54 +136,138 @@ int cmek_sha256_hex(const void *data, size_t len, char out[CMEK_SHA256_HEX_LEN +
  * it takes its digest by name, and OpenSSL 3 resolves that name (a fetch under the library
  * context's lock) and builds three digest contexts on every EVP_MAC_init: a SigV4
  * verification runs one HMAC per request (five when the signing key is not cached), where
- * that setup was most of its cost. The construction is the standard one and is checked
- * against EVP_MAC's output by the unit tests (RFC 4231 vectors). */
+ * that setup was most of its cost. The construction is the standard one, on the thread's
+ * digest context, and is checked against EVP_MAC's output by the unit tests (RFC 4231
+ * vectors). */
 int cmek_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                      uint8_t out[CMEK_SHA256_LEN])
 {
     enum { S_BLOCK = 64 };
-    pthread_once(&s_fetch_once, s_fetch);
-    int rc = CMEK_ERR_CRYPTO;
     uint8_t k0[S_BLOCK] = {0};
     uint8_t pad[S_BLOCK];
     uint8_t inner[CMEK_SHA256_LEN];
-    unsigned int inner_len = 0;
-    unsigned int out_len = 0;
-    EVP_MD_CTX *ctx = s_sha256_md ? EVP_MD_CTX_new() : NULL;
-    if (ctx == NULL) {
-        goto done;
-    }
+    int rc = CMEK_OK;
     if (key_len > S_BLOCK) {
-        if (cmek_sha256(key, key_len, k0) != CMEK_OK) {
-            goto done;
-        }
+        rc = cmek_sha256(key, key_len, k0);
     } else if (key_len > 0) {
         memcpy(k0, key, key_len);
     }
     for (size_t i = 0; i < S_BLOCK; i++) {
         pad[i] = (uint8_t)(k0[i] ^ 0x36);
     }
-    if (EVP_DigestInit_ex2(ctx, s_sha256_md, NULL) != 1 ||
-        EVP_DigestUpdate(ctx, pad, S_BLOCK) != 1 || EVP_DigestUpdate(ctx, data, len) != 1 ||
-        EVP_DigestFinal_ex(ctx, inner, &inner_len) != 1 || inner_len != CMEK_SHA256_LEN) {
-        goto done;
-    }
+    struct cmek_view parts[2] = {{(const char *)pad, S_BLOCK}, {data, len}};
+    rc = rc ? rc : s_sha256_parts(parts, 2, inner);
     for (size_t i = 0; i < S_BLOCK; i++) {
         pad[i] = (uint8_t)(k0[i] ^ 0x5c);
     }
-    if (EVP_DigestInit_ex2(ctx, s_sha256_md, NULL) != 1 ||
-        EVP_DigestUpdate(ctx, pad, S_BLOCK) != 1 ||
-        EVP_DigestUpdate(ctx, inner, sizeof(inner)) != 1 ||
-        EVP_DigestFinal_ex(ctx, out, &out_len) != 1 || out_len != CMEK_SHA256_LEN) {
-        goto done;
-    }
-    rc = CMEK_OK;
-done:
-    EVP_MD_CTX_free(ctx);
+    parts[1] = (struct cmek_view){(const char *)inner, sizeof(inner)};
+    rc = rc ? rc : s_sha256_parts(parts, 2, out);
     OPENSSL_cleanse(k0, sizeof(k0));
     OPENSSL_cleanse(pad, sizeof(pad));
     OPENSSL_cleanse(inner, sizeof(inner));
     return rc;
+}
+
+/* This thread's GCM context for key, set up for direction enc with nonce; NULL on failure. */
+static EVP_CIPHER_CTX *s_gcm_ctx(const uint8_t key[CMEK_GCM_KEY_LEN],
+                                 const uint8_t nonce[CMEK_GCM_NONCE_LEN], int enc,
+                                 struct s_gcm_slot **slot_out)
+{
+    pthread_once(&s_fetch_once, s_fetch);
+    struct s_thread_ctx *t = s_thread_ctx();
+    if (t == NULL || s_aes256gcm_cipher == NULL) {
+        return NULL;
+    }
+    struct s_gcm_slot *slot = NULL;
+    for (size_t i = 0; i < S_GCM_SLOTS && slot == NULL; i++) {
+        if (t->gcm[i].ctx != NULL && CRYPTO_memcmp(t->gcm[i].key, key, CMEK_GCM_KEY_LEN) == 0) {
+            slot = &t->gcm[i];
+        }
+    }
+    if (slot != NULL) {
+        /* The key schedule stays; a new nonce starts a new message. */
+        if (EVP_CipherInit_ex(slot->ctx, NULL, NULL, NULL, nonce, enc) != 1) {
+            s_gcm_slot_drop(slot);
+            return NULL;
+        }
+    } else {
+        slot = &t->gcm[t->gcm_next];
+        t->gcm_next = (t->gcm_next + 1) % S_GCM_SLOTS;
+        s_gcm_slot_drop(slot);
+        /* GCM's default nonce length is the 12 bytes used here. */
+        slot->ctx = EVP_CIPHER_CTX_new();
+        if (slot->ctx == NULL ||
+            EVP_CipherInit_ex(slot->ctx, s_aes256gcm_cipher, NULL, key, nonce, enc) != 1) {
+            s_gcm_slot_drop(slot);
+            return NULL;
+        }
+        memcpy(slot->key, key, CMEK_GCM_KEY_LEN);
+    }
+    *slot_out = slot;
+    return slot->ctx;
+}
+
+static bool s_gcm_aad(EVP_CIPHER_CTX *ctx, const struct cmek_view *aad, size_t n_aad)
+{
+    int n = 0;
+    for (size_t i = 0; i < n_aad; i++) {
+        if (aad[i].len > INT_MAX ||
+            (aad[i].len > 0 && EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad[i].ptr,
+                                                (int)aad[i].len) != 1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int cmek_gcm_seal(const uint8_t key[CMEK_GCM_KEY_LEN], const uint8_t nonce[CMEK_GCM_NONCE_LEN],
+                  const struct cmek_view *aad, size_t n_aad, const void *in, size_t len, void *out,
+                  uint8_t tag[CMEK_GCM_TAG_LEN])
+{
+    struct s_gcm_slot *slot = NULL;
+    EVP_CIPHER_CTX *ctx = len <= INT_MAX ? s_gcm_ctx(key, nonce, 1, &slot) : NULL;
+    int n = 0;
+    int final_n = 0;
+    if (ctx == NULL || !s_gcm_aad(ctx, aad, n_aad) ||
+        EVP_EncryptUpdate(ctx, out, &n, in, (int)len) != 1 || (size_t)n != len ||
+        EVP_EncryptFinal_ex(ctx, (unsigned char *)out + len, &final_n) != 1 || final_n != 0 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CMEK_GCM_TAG_LEN, tag) != 1) {
+        if (slot != NULL) {
+            s_gcm_slot_drop(slot);
+        }
+        ERR_clear_error();
+        return CMEK_ERR_CRYPTO;
+    }
+    return CMEK_OK;
+}
+
+int cmek_gcm_open(const uint8_t key[CMEK_GCM_KEY_LEN], const uint8_t nonce[CMEK_GCM_NONCE_LEN],
+                  const struct cmek_view *aad, size_t n_aad, const void *in, size_t len,
+                  const uint8_t tag[CMEK_GCM_TAG_LEN], void *out)
+{
+    struct s_gcm_slot *slot = NULL;
+    EVP_CIPHER_CTX *ctx = len <= INT_MAX ? s_gcm_ctx(key, nonce, 0, &slot) : NULL;
+    int n = 0;
+    int final_n = 0;
+    uint8_t expected[CMEK_GCM_TAG_LEN];
+    memcpy(expected, tag, sizeof(expected)); /* the ctrl takes a non-const pointer */
+    if (ctx == NULL || !s_gcm_aad(ctx, aad, n_aad) ||
+        EVP_DecryptUpdate(ctx, out, &n, in, (int)len) != 1 || (size_t)n != len ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CMEK_GCM_TAG_LEN, expected) != 1) {
+        if (slot != NULL) {
+            s_gcm_slot_drop(slot);
+        }
+        cmek_cleanse(out, len);
+        ERR_clear_error();
+        return CMEK_ERR_CRYPTO;
+    }
+    /* Final checks the tag; a mismatch is an ordinary outcome, the context stays usable. */
+    if (EVP_DecryptFinal_ex(ctx, (unsigned char *)out + len, &final_n) != 1 || final_n != 0) {
+        cmek_cleanse(out, len);
+        ERR_clear_error();
+        return CMEK_ERR_CRYPTO;
+    }
+    return CMEK_OK;
 }
 
 void cmek_hex_encode(const uint8_t *in, size_t len, char *out)
@@ -200,7 +369,7 @@ int cmek_base64_decode(const char *in, size_t len, struct cmek_buf *out)
  * (a GCM IV) or 32 (a data key) per request. Each thread keeps its own block, so there is
  * no lock; a byte is handed out once and wiped as it is; a forked child drops the block it
  * inherited (pthread_atfork), so parent and child never hand out the same bytes. */
-#define S_RANDOM_BLOCK_BYTES 1024
+#define S_RANDOM_BLOCK_BYTES 4096
 #define S_RANDOM_DIRECT_MIN  256 /* larger requests go straight to the DRBG */
 
 struct s_random_block {

@@ -1,6 +1,5 @@
 #include "ccloud_model.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +9,8 @@
 #include "cmek/crypto.h"
 #include "cmek/timeutil.h"
 
-#define S_NONCE_LEN 12
-#define S_TAG_LEN   16
+#define S_NONCE_LEN CMEK_GCM_NONCE_LEN
+#define S_TAG_LEN   CMEK_GCM_TAG_LEN
 
 static const char *const s_status_names[EMU_CC_STATUS_COUNT] = {
     "DISABLED", "DISABLING",     "DISABLE_FAILED", "ENABLED",  "ENABLING",      "ENABLE_FAILED",
@@ -309,31 +308,21 @@ int emu_ccloud_add_cluster(struct emu_ccloud *cc, struct emu_cc_cluster *c)
 int emu_cc_seal(const uint8_t key[EMU_CC_KEY_BYTES], const char *aad, const void *in, size_t in_len,
                 struct cmek_buf *out)
 {
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    uint8_t nonce[S_NONCE_LEN];
-    int len = 0;
-    int rc = ctx == NULL ? CMEK_ERR_NOMEM : CMEK_OK;
-    rc = rc ? rc : cmek_random_bytes(nonce, sizeof(nonce));
-    rc = rc ? rc : cmek_buf_reserve(out, S_NONCE_LEN + in_len + S_TAG_LEN);
+    int rc = cmek_buf_reserve(out, S_NONCE_LEN + in_len + S_TAG_LEN);
     if (rc) {
-        goto done;
+        return rc;
     }
-    memcpy(out->data + out->len, nonce, S_NONCE_LEN);
-    uint8_t *ct = (uint8_t *)out->data + out->len + S_NONCE_LEN;
-    if (EVP_EncryptInit_ex(ctx, (const EVP_CIPHER *)cmek_cipher_aes256gcm(), NULL, key, nonce) !=
-            1 ||
-        EVP_EncryptUpdate(ctx, NULL, &len, (const uint8_t *)aad, (int)strlen(aad)) != 1 ||
-        EVP_EncryptUpdate(ctx, ct, &len, in, (int)in_len) != 1 ||
-        EVP_EncryptFinal_ex(ctx, ct + len, &len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, S_TAG_LEN, ct + in_len) != 1) {
-        rc = CMEK_ERR_CRYPTO;
-        goto done;
+    uint8_t *nonce = (uint8_t *)out->data + out->len;
+    uint8_t *ct = nonce + S_NONCE_LEN;
+    const struct cmek_view a = cmek_view_from_cstr(aad);
+    rc = cmek_random_bytes(nonce, S_NONCE_LEN);
+    rc = rc ? rc : cmek_gcm_seal(key, nonce, &a, 1, in, in_len, ct, ct + in_len);
+    if (rc) {
+        return rc;
     }
     out->len += S_NONCE_LEN + in_len + S_TAG_LEN;
     out->data[out->len] = '\0';
-done:
-    EVP_CIPHER_CTX_free(ctx);
-    return rc;
+    return CMEK_OK;
 }
 
 int emu_cc_open(const uint8_t key[EMU_CC_KEY_BYTES], const char *aad, const void *in, size_t in_len,
@@ -344,34 +333,18 @@ int emu_cc_open(const uint8_t key[EMU_CC_KEY_BYTES], const char *aad, const void
     }
     const uint8_t *p = in;
     size_t ct_len = in_len - S_NONCE_LEN - S_TAG_LEN;
-    uint8_t tag[S_TAG_LEN];
-    memcpy(tag, p + S_NONCE_LEN + ct_len, S_TAG_LEN);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    struct cmek_buf tmp;
-    cmek_buf_init(&tmp, EMU_CC_MAX_ROW_BYTES + 1);
-    int len = 0;
-    int rc = ctx == NULL ? CMEK_ERR_NOMEM : CMEK_OK;
-    rc = rc ? rc : cmek_buf_reserve(&tmp, ct_len + 1);
+    const struct cmek_view a = cmek_view_from_cstr(aad);
+    /* Opened in place at the end of out; cmek_gcm_open wipes it unless the tag verifies. */
+    int rc = cmek_buf_reserve(out, ct_len);
+    rc = rc ? rc
+            : cmek_gcm_open(key, p, &a, 1, p + S_NONCE_LEN, ct_len, p + S_NONCE_LEN + ct_len,
+                            out->data + out->len);
     if (rc) {
-        goto done;
+        return rc;
     }
-    /* The tag is checked (Final) before the plaintext leaves tmp. */
-    if (EVP_DecryptInit_ex(ctx, (const EVP_CIPHER *)cmek_cipher_aes256gcm(), NULL, key, p) != 1 ||
-        EVP_DecryptUpdate(ctx, NULL, &len, (const uint8_t *)aad, (int)strlen(aad)) != 1 ||
-        EVP_DecryptUpdate(ctx, (uint8_t *)tmp.data, &len, p + S_NONCE_LEN, (int)ct_len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, S_TAG_LEN, tag) != 1 ||
-        EVP_DecryptFinal_ex(ctx, (uint8_t *)tmp.data + len, &len) != 1) {
-        rc = CMEK_ERR_CRYPTO;
-        goto done;
-    }
-    rc = cmek_buf_append(out, tmp.data, ct_len);
-done:
-    if (tmp.data != NULL) {
-        cmek_cleanse(tmp.data, tmp.cap);
-    }
-    cmek_buf_clean_up(&tmp);
-    EVP_CIPHER_CTX_free(ctx);
-    return rc;
+    out->len += ct_len;
+    out->data[out->len] = '\0';
+    return CMEK_OK;
 }
 
 static int s_row_aad(const struct emu_cc_cluster *c, const char *key, struct cmek_buf *aad)

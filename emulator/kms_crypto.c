@@ -47,8 +47,8 @@
 #define S_OFF_KEY_ID_LEN    13
 #define S_OFF_KEY_ID        14
 #define S_MATERIAL_ID_BYTES 32
-#define S_NONCE_LEN         12
-#define S_TAG_LEN           16
+#define S_NONCE_LEN         CMEK_GCM_NONCE_LEN
+#define S_TAG_LEN           CMEK_GCM_TAG_LEN
 #define S_PLAINTEXT_MAX     4096 /* Encrypt's limit; GenerateDataKey's 1024 fits */
 #define S_CONTEXT_PAIR_MIN  8    /* two u32 lengths */
 
@@ -367,197 +367,91 @@ int emu_kms_blob_seal(const struct emu_app *app, const char *account, const char
                       const struct emu_kms_material *material, const uint8_t *plaintext,
                       size_t plaintext_len, const json_t *context, struct cmek_buf *blob_out)
 {
-    int rc = CMEK_OK;
-    EVP_CIPHER_CTX *ctx = NULL;
-    struct cmek_buf aad_context;
-    struct cmek_buf blob;
-    cmek_buf_init(&aad_context, EMU_KMS_CONTEXT_MAX);
-    cmek_buf_init(&blob, EMU_KMS_BLOB_MAX);
-    uint8_t material_id[S_MATERIAL_ID_BYTES];
-    uint8_t nonce[S_NONCE_LEN];
-    uint8_t tag[S_TAG_LEN];
-
     if (app == NULL || account == NULL || key_id == NULL || material == NULL || plaintext == NULL ||
         blob_out == NULL || plaintext_len < 1 || plaintext_len > S_PLAINTEXT_MAX) {
-        rc = CMEK_ERR_INVALID_ARG;
-        goto done;
+        return CMEK_ERR_INVALID_ARG;
     }
     size_t account_len = strnlen(account, S_ACCOUNT_LEN + 1);
     size_t key_id_len = strnlen(key_id, EMU_KMS_KEY_ID_MAX + 1);
     if (!s_account_valid(account, account_len) || !s_key_id_valid(key_id, key_id_len)) {
-        rc = CMEK_ERR_INVALID_ARG;
-        goto done;
+        return CMEK_ERR_INVALID_ARG;
     }
-    rc = s_material_id_decode(material->id, material_id);
+    struct cmek_buf aad_context;
+    cmek_buf_init(&aad_context, EMU_KMS_CONTEXT_MAX);
+    size_t header_len = s_header_len(key_id_len);
+    size_t start = blob_out->len;
+    /* The blob is laid out in place at the end of blob_out: header, nonce, then the
+     * ciphertext and tag sealed straight into it. */
+    int rc = emu_kms_context_encode(context, &aad_context);
+    rc = rc ? rc : cmek_buf_reserve(blob_out, header_len + S_NONCE_LEN + plaintext_len + S_TAG_LEN);
     if (rc) {
-        goto done;
+        cmek_buf_clean_up(&aad_context);
+        return rc;
     }
-    rc = emu_kms_context_encode(context, &aad_context);
-    if (rc) {
-        goto done;
+    uint8_t *blob = (uint8_t *)blob_out->data + start;
+    blob[0] = S_BLOB_VERSION;
+    memcpy(blob + S_OFF_ACCOUNT, account, S_ACCOUNT_LEN);
+    blob[S_OFF_KEY_ID_LEN] = (uint8_t)key_id_len;
+    memcpy(blob + S_OFF_KEY_ID, key_id, key_id_len);
+    uint8_t *nonce = blob + header_len;
+    uint8_t *ct = nonce + S_NONCE_LEN;
+    rc = s_material_id_decode(material->id, blob + S_OFF_KEY_ID + key_id_len);
+    rc = rc ? rc : app->sys.random_bytes(app->sys.ctx, nonce, S_NONCE_LEN);
+    if (rc == CMEK_OK) {
+        const struct cmek_view aad[2] = {{(const char *)blob, header_len},
+                                         {aad_context.data, aad_context.len}};
+        rc = cmek_gcm_seal(material->bytes, nonce, aad, 2, plaintext, plaintext_len, ct,
+                           ct + plaintext_len);
     }
-
-    /* Header. */
-    uint8_t version = S_BLOB_VERSION;
-    uint8_t len_byte = (uint8_t)key_id_len;
-    rc = cmek_buf_append(&blob, &version, 1);
-    if (rc) {
-        goto done;
-    }
-    rc = cmek_buf_append(&blob, account, S_ACCOUNT_LEN);
-    if (rc) {
-        goto done;
-    }
-    rc = cmek_buf_append(&blob, &len_byte, 1);
-    if (rc) {
-        goto done;
-    }
-    rc = cmek_buf_append(&blob, key_id, key_id_len);
-    if (rc) {
-        goto done;
-    }
-    rc = cmek_buf_append(&blob, material_id, sizeof(material_id));
-    if (rc) {
-        goto done;
-    }
-    size_t header_len = blob.len;
-
-    rc = app->sys.random_bytes(app->sys.ctx, nonce, sizeof(nonce));
-    if (rc) {
-        goto done;
-    }
-    rc = cmek_buf_append(&blob, nonce, sizeof(nonce));
-    if (rc) {
-        goto done;
-    }
-    /* Room for the ciphertext, then encrypt into it. */
-    size_t ct_off = blob.len;
-    for (size_t i = 0; i < plaintext_len && rc == CMEK_OK; i++) {
-        rc = cmek_buf_append_byte(&blob, 0);
-    }
-    if (rc) {
-        goto done;
-    }
-
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        rc = CMEK_ERR_NOMEM;
-        goto done;
-    }
-    int out_len = 0;
-    int final_len = 0;
-    if (EVP_EncryptInit_ex(ctx, cmek_cipher_aes256gcm(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, S_NONCE_LEN, NULL) != 1 ||
-        EVP_EncryptInit_ex(ctx, NULL, NULL, material->bytes, nonce) != 1 ||
-        EVP_EncryptUpdate(ctx, NULL, &out_len, (const unsigned char *)blob.data, (int)header_len) !=
-            1 ||
-        EVP_EncryptUpdate(ctx, NULL, &out_len, (const unsigned char *)aad_context.data,
-                          (int)aad_context.len) != 1 ||
-        EVP_EncryptUpdate(ctx, (unsigned char *)blob.data + ct_off, &out_len, plaintext,
-                          (int)plaintext_len) != 1 ||
-        (size_t)out_len != plaintext_len ||
-        EVP_EncryptFinal_ex(ctx, (unsigned char *)blob.data + ct_off + (size_t)out_len,
-                            &final_len) != 1 ||
-        final_len != 0 || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, S_TAG_LEN, tag) != 1) {
-        ERR_clear_error();
-        rc = CMEK_ERR_CRYPTO;
-        goto done;
-    }
-    rc = cmek_buf_append(&blob, tag, sizeof(tag));
-    if (rc) {
-        goto done;
-    }
-    rc = cmek_buf_append(blob_out, blob.data, blob.len);
-
-done:
-    EVP_CIPHER_CTX_free(ctx);
     cmek_buf_clean_up(&aad_context);
-    cmek_buf_clean_up(&blob);
-    return rc;
+    if (rc) {
+        blob_out->data[start] = '\0';
+        return rc;
+    }
+    blob_out->len = start + header_len + S_NONCE_LEN + plaintext_len + S_TAG_LEN;
+    blob_out->data[blob_out->len] = '\0';
+    return CMEK_OK;
 }
 
 int emu_kms_blob_open(const uint8_t *blob, size_t blob_len, const struct emu_kms_material *material,
                       const json_t *context, struct cmek_buf *plaintext_out)
 {
-    int rc = CMEK_OK;
-    EVP_CIPHER_CTX *ctx = NULL;
-    uint8_t *plain = NULL;
-    size_t ct_len = 0;
-    struct cmek_buf aad_context;
-    cmek_buf_init(&aad_context, EMU_KMS_CONTEXT_MAX);
     struct emu_kms_blob_header header;
     uint8_t blob_material_id[S_MATERIAL_ID_BYTES];
     uint8_t material_id[S_MATERIAL_ID_BYTES];
-    uint8_t tag[S_TAG_LEN];
     size_t header_len = 0;
-
     if (material == NULL || plaintext_out == NULL) {
-        rc = CMEK_ERR_INVALID_ARG;
-        goto done;
+        return CMEK_ERR_INVALID_ARG;
     }
-    rc = s_parse(blob, blob_len, &header, &header_len, blob_material_id);
+    int rc = s_parse(blob, blob_len, &header, &header_len, blob_material_id);
+    rc = rc ? rc : s_material_id_decode(material->id, material_id);
     if (rc) {
-        goto done;
-    }
-    rc = s_material_id_decode(material->id, material_id);
-    if (rc) {
-        goto done;
+        return rc;
     }
     /* The caller looks the material up by the header's id; other material cannot open it
      * (GCM would refuse it too, unless the same bytes were filed under another id). */
     if (CRYPTO_memcmp(blob_material_id, material_id, S_MATERIAL_ID_BYTES) != 0) {
-        rc = CMEK_ERR_CRYPTO;
-        goto done;
+        return CMEK_ERR_CRYPTO;
     }
-    rc = emu_kms_context_encode(context, &aad_context);
-    if (rc) {
-        goto done;
-    }
+    struct cmek_buf aad_context;
+    cmek_buf_init(&aad_context, EMU_KMS_CONTEXT_MAX);
     const uint8_t *nonce = blob + header_len;
     const uint8_t *ct = nonce + S_NONCE_LEN;
-    ct_len = blob_len - header_len - S_NONCE_LEN - S_TAG_LEN;
-    memcpy(tag, ct + ct_len, S_TAG_LEN);
-
-    plain = malloc(ct_len);
-    if (plain == NULL) {
-        rc = CMEK_ERR_NOMEM;
-        goto done;
-    }
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        rc = CMEK_ERR_NOMEM;
-        goto done;
-    }
-    int out_len = 0;
-    int final_len = 0;
-    if (EVP_DecryptInit_ex(ctx, cmek_cipher_aes256gcm(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, S_NONCE_LEN, NULL) != 1 ||
-        EVP_DecryptInit_ex(ctx, NULL, NULL, material->bytes, nonce) != 1 ||
-        EVP_DecryptUpdate(ctx, NULL, &out_len, blob, (int)header_len) != 1 ||
-        EVP_DecryptUpdate(ctx, NULL, &out_len, (const unsigned char *)aad_context.data,
-                          (int)aad_context.len) != 1 ||
-        EVP_DecryptUpdate(ctx, plain, &out_len, ct, (int)ct_len) != 1 ||
-        (size_t)out_len != ct_len ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, S_TAG_LEN, tag) != 1) {
-        ERR_clear_error();
-        rc = CMEK_ERR_CRYPTO;
-        goto done;
-    }
-    /* The tag is checked here; plain is not used unless it verifies. */
-    if (EVP_DecryptFinal_ex(ctx, plain + out_len, &final_len) != 1 || final_len != 0) {
-        ERR_clear_error();
-        rc = CMEK_ERR_CRYPTO;
-        goto done;
-    }
-    rc = cmek_buf_append(plaintext_out, plain, ct_len);
-
-done:
-    EVP_CIPHER_CTX_free(ctx);
-    if (plain != NULL) {
-        OPENSSL_cleanse(plain, ct_len);
-        free(plain);
+    size_t ct_len = blob_len - header_len - S_NONCE_LEN - S_TAG_LEN;
+    /* Opened on the stack and appended only once the tag verifies: plaintext_out is left
+     * untouched by a failure. */
+    uint8_t plain[S_PLAINTEXT_MAX];
+    rc = ct_len > sizeof(plain) ? CMEK_ERR_CRYPTO : emu_kms_context_encode(context, &aad_context);
+    if (rc == CMEK_OK) {
+        const struct cmek_view aad[2] = {{(const char *)blob, header_len},
+                                         {aad_context.data, aad_context.len}};
+        rc = cmek_gcm_open(material->bytes, nonce, aad, 2, ct, ct_len, ct + ct_len, plain);
     }
     cmek_buf_clean_up(&aad_context);
+    if (rc == CMEK_OK) {
+        rc = cmek_buf_append(plaintext_out, plain, ct_len);
+        OPENSSL_cleanse(plain, ct_len);
+    }
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* Tests of libcmek-common's small pieces: capped buffers, base64, hex, time formats. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -191,9 +192,10 @@ Test(base64, hmac_matches_evp_mac_for_every_key_length)
 
 Test(base64, random_bytes_do_not_repeat_across_blocks)
 {
-    /* Enough small draws to refill the per-thread block several times, plus direct ones. */
-    uint8_t seen[400][12];
-    for (size_t i = 0; i < 400; i++) {
+    /* Enough small draws to refill the per-thread block (4096 bytes) three times, plus
+     * direct ones. */
+    static uint8_t seen[1100][12];
+    for (size_t i = 0; i < 1100; i++) {
         cr_assert_eq(cmek_random_bytes(seen[i], sizeof(seen[i])), CMEK_OK);
         for (size_t j = 0; j < i; j++) {
             cr_assert_neq(memcmp(seen[i], seen[j], sizeof(seen[i])), 0);
@@ -204,6 +206,165 @@ Test(base64, random_bytes_do_not_repeat_across_blocks)
     cr_assert_eq(cmek_random_bytes(big_b, sizeof(big_b)), CMEK_OK);
     cr_assert_neq(memcmp(big_a, big_b, sizeof(big_a)), 0);
     cr_assert_eq(cmek_random_bytes(big_a, 0), CMEK_OK);
+}
+
+TestSuite(gcm, .fini = cmek_test_fini);
+
+static void s_unhex(const char *hex, uint8_t *out, size_t *len)
+{
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (uint8_t)(cmek_hex_value(hex[2 * i]) << 4 | cmek_hex_value(hex[2 * i + 1]));
+    }
+    *len = n;
+}
+
+/* The reference: a fresh EVP context per message, as OpenSSL's documentation shows it. */
+static void s_evp_gcm(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+                      const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[16])
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0;
+    cr_assert_eq(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce), 1);
+    cr_assert_eq(EVP_EncryptUpdate(c, NULL, &n, aad, (int)aad_len), 1);
+    cr_assert_eq(EVP_EncryptUpdate(c, out, &n, in, (int)len), 1);
+    cr_assert_eq(EVP_EncryptFinal_ex(c, out + n, &n), 1);
+    cr_assert_eq(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag), 1);
+    EVP_CIPHER_CTX_free(c);
+}
+
+Test(gcm, seals_the_nist_test_case_and_opens_it)
+{
+    /* "The Galois/Counter Mode of Operation (GCM)", McGrew and Viega, test case 16. */
+    uint8_t key[32], nonce[12], pt[64], aad[20], want_ct[64], want_tag[16], ct[64], tag[16],
+        back[64];
+    size_t n;
+    s_unhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", key, &n);
+    s_unhex("cafebabefacedbaddecaf888", nonce, &n);
+    s_unhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e"
+            "2449a6b525b16aedf5aa0de657ba637b39",
+            pt, &n);
+    size_t pt_len = n;
+    s_unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2", aad, &n);
+    s_unhex("522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b"
+            "1056828838c5f61e6393ba7a0abcc9f662",
+            want_ct, &n);
+    s_unhex("76fc6ece0f4e1768cddf8853bb2d551b", want_tag, &n);
+    /* The AAD in two parts: the parts are concatenated. */
+    struct cmek_view parts[2] = {{(const char *)aad, 7}, {(const char *)aad + 7, 13}};
+    cr_assert_eq(cmek_gcm_seal(key, nonce, parts, 2, pt, pt_len, ct, tag), CMEK_OK);
+    cr_assert_eq(memcmp(ct, want_ct, pt_len), 0);
+    cr_assert_eq(memcmp(tag, want_tag, 16), 0);
+    struct cmek_view whole = {(const char *)aad, 20};
+    cr_assert_eq(cmek_gcm_open(key, nonce, &whole, 1, ct, pt_len, tag, back), CMEK_OK);
+    cr_assert_eq(memcmp(back, pt, pt_len), 0);
+}
+
+Test(gcm, agrees_with_a_fresh_context_across_more_keys_than_a_thread_keeps)
+{
+    /* Nine keys used in turn, twice over, so cached contexts are both reused and evicted;
+     * seal and open alternate on each. */
+    uint8_t keys[9][32];
+    for (size_t k = 0; k < 9; k++) {
+        for (size_t i = 0; i < 32; i++) {
+            keys[k][i] = (uint8_t)(k * 31 + i);
+        }
+    }
+    for (size_t round = 0; round < 2 * 9; round++) {
+        const uint8_t *key = keys[(round * 4) % 9];
+        uint8_t nonce[12], in[100], aad[9], ct[100], tag[16], want_ct[100], want_tag[16], back[100];
+        size_t len = 1 + round * 5;
+        memset(nonce, (int)round, sizeof(nonce));
+        memset(aad, 'a' + (int)round, sizeof(aad));
+        for (size_t i = 0; i < len; i++) {
+            in[i] = (uint8_t)(i ^ round);
+        }
+        struct cmek_view a = {(const char *)aad, round % 3 == 0 ? 0 : sizeof(aad)};
+        s_evp_gcm(key, nonce, aad, a.len, in, len, want_ct, want_tag);
+        cr_assert_eq(cmek_gcm_seal(key, nonce, &a, 1, in, len, ct, tag), CMEK_OK);
+        cr_assert_eq(memcmp(ct, want_ct, len), 0, "round %zu", round);
+        cr_assert_eq(memcmp(tag, want_tag, 16), 0, "round %zu", round);
+        cr_assert_eq(cmek_gcm_open(key, nonce, &a, 1, ct, len, tag, back), CMEK_OK);
+        cr_assert_eq(memcmp(back, in, len), 0);
+    }
+}
+
+Test(gcm, a_failed_open_wipes_its_output_and_the_key_still_works)
+{
+    uint8_t key[32] = {7}, nonce[12] = {1}, in[48], ct[48], tag[16], back[48];
+    memset(in, 'p', sizeof(in));
+    struct cmek_view aad = {"context", 7};
+    cr_assert_eq(cmek_gcm_seal(key, nonce, &aad, 1, in, sizeof(in), ct, tag), CMEK_OK);
+    /* A flipped bit anywhere (ciphertext, tag, AAD, nonce) fails, with nothing left in out. */
+    for (int what = 0; what < 4; what++) {
+        uint8_t c2[48], t2[16], n2[12];
+        memcpy(c2, ct, sizeof(c2));
+        memcpy(t2, tag, sizeof(t2));
+        memcpy(n2, nonce, sizeof(n2));
+        struct cmek_view a2 = what == 2 ? (struct cmek_view){"contexu", 7} : aad;
+        if (what == 0) {
+            c2[47] ^= 1;
+        } else if (what == 1) {
+            t2[0] ^= 0x80;
+        } else if (what == 3) {
+            n2[11] ^= 1;
+        }
+        memset(back, 0xee, sizeof(back));
+        cr_assert_eq(cmek_gcm_open(key, n2, &a2, 1, c2, sizeof(c2), t2, back), CMEK_ERR_CRYPTO,
+                     "tamper %d", what);
+        for (size_t i = 0; i < sizeof(back); i++) {
+            cr_assert_eq(back[i], 0, "tamper %d: byte %zu left", what, i);
+        }
+    }
+    cr_assert_eq(cmek_gcm_open(key, nonce, &aad, 1, ct, sizeof(ct), tag, back), CMEK_OK);
+    cr_assert_eq(memcmp(back, in, sizeof(in)), 0);
+    /* In place, both ways. */
+    uint8_t buf[48];
+    memcpy(buf, in, sizeof(buf));
+    cr_assert_eq(cmek_gcm_seal(key, nonce, &aad, 1, buf, sizeof(buf), buf, tag), CMEK_OK);
+    cr_assert_eq(memcmp(buf, ct, sizeof(buf)), 0);
+    cr_assert_eq(cmek_gcm_open(key, nonce, &aad, 1, buf, sizeof(buf), tag, buf), CMEK_OK);
+    cr_assert_eq(memcmp(buf, in, sizeof(buf)), 0);
+}
+
+struct s_gcm_worker {
+    uint8_t key[32];
+    int failures;
+};
+
+static void *s_gcm_worker(void *arg)
+{
+    struct s_gcm_worker *w = arg;
+    for (int i = 0; i < 2000; i++) {
+        uint8_t nonce[12] = {(uint8_t)i, (uint8_t)(i >> 8)}, in[32], ct[32], tag[16], want[32],
+                want_tag[16], back[32];
+        memset(in, i, sizeof(in));
+        s_evp_gcm(w->key, nonce, NULL, 0, in, sizeof(in), want, want_tag);
+        if (cmek_gcm_seal(w->key, nonce, NULL, 0, in, sizeof(in), ct, tag) != CMEK_OK ||
+            memcmp(ct, want, sizeof(ct)) != 0 || memcmp(tag, want_tag, 16) != 0 ||
+            cmek_gcm_open(w->key, nonce, NULL, 0, ct, sizeof(ct), tag, back) != CMEK_OK ||
+            memcmp(back, in, sizeof(in)) != 0) {
+            w->failures++;
+        }
+    }
+    return NULL;
+}
+
+Test(gcm, threads_keep_their_own_contexts)
+{
+    /* Each thread's contexts are its own; the threads' exits free them (a leak fails the
+     * sanitizer build). */
+    pthread_t th[4];
+    struct s_gcm_worker w[4];
+    for (int t = 0; t < 4; t++) {
+        memset(w[t].key, 0x11 * (t + 1), sizeof(w[t].key));
+        w[t].failures = 0;
+        cr_assert_eq(pthread_create(&th[t], NULL, s_gcm_worker, &w[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        cr_assert_eq(w[t].failures, 0, "thread %d", t);
+    }
 }
 
 Test(timeutil, formats_match_gmtime_and_strftime)

@@ -28,6 +28,23 @@ bool cmek_consttime_eq_view(struct cmek_view a, const char *b);
 /* AES-256-GCM, fetched once per process (an OpenSSL 3 EVP_CIPHER; borrowed, never freed). */
 struct evp_cipher_st;
 const struct evp_cipher_st *cmek_cipher_aes256gcm(void);
+/* AES-256-GCM with a 96-bit nonce, one call per message. The additional authenticated data
+ * is the concatenation of aad[0..n_aad). Each thread keeps the key schedules of the last few
+ * keys it used, so sealing or opening under a recent key sets up no key. */
+#define CMEK_GCM_KEY_LEN   32
+#define CMEK_GCM_NONCE_LEN 12
+#define CMEK_GCM_TAG_LEN   16
+/* Writes len bytes of ciphertext to out (which may be in) and the tag. */
+CMEK_WUR int cmek_gcm_seal(const uint8_t key[CMEK_GCM_KEY_LEN],
+                           const uint8_t nonce[CMEK_GCM_NONCE_LEN], const struct cmek_view *aad,
+                           size_t n_aad, const void *in, size_t len, void *out,
+                           uint8_t tag[CMEK_GCM_TAG_LEN]);
+/* Writes len bytes of plaintext to out (which may be in). CMEK_ERR_CRYPTO when the tag does
+ * not verify; out is then wiped, never left holding unauthenticated plaintext. */
+CMEK_WUR int cmek_gcm_open(const uint8_t key[CMEK_GCM_KEY_LEN],
+                           const uint8_t nonce[CMEK_GCM_NONCE_LEN], const struct cmek_view *aad,
+                           size_t n_aad, const void *in, size_t len,
+                           const uint8_t tag[CMEK_GCM_TAG_LEN], void *out);
 /* Appends standard base64 (with padding) of in to out. */
 CMEK_WUR int cmek_base64_encode(const void *in, size_t len, struct cmek_buf *out);
 /* Decodes strict standard base64 (padding required, no whitespace) into out.
