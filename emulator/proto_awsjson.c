@@ -4,11 +4,13 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Deeper documents (none in KMS's shapes) go to jansson. */
+/* Deeper documents (none in KMS's shapes) go to jansson, written or read. */
 #define S_FAST_MAX_DEPTH 16
 
 /* Why the direct writer stopped: a value it leaves to jansson, or a buffer failure. */
@@ -134,4 +136,217 @@ int emu_awsjson_write(const json_t *v, struct cmek_buf *out)
         }
     }
     return rc;
+}
+
+/* ---- Reading requests ---- */
+
+/* The unread rest of a body, which is not NUL-terminated: nothing is read at or past end. */
+struct s_reader {
+    const char *p;
+    const char *end;
+};
+
+/* JSON's whitespace, jansson's too. */
+static void s_skip_ws(struct s_reader *r)
+{
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t')) {
+        r->p++;
+    }
+}
+
+/* Nonzero when one of w's 8 bytes is below 0x20, 0x7f or above, '"' or '\\'. Exact as a yes
+ * or no (the borrow-based tests neither miss the lowest such byte nor fire without one);
+ * which bits are set may be off, so the caller rescans bytewise. */
+static uint64_t s_special8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\'), d = w ^ (ones * 0x7f);
+    return (w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+            ((d - ones) & ~d)) &
+           (ones * 0x80);
+}
+
+/* The closing quote of a string whose contents start at p, or NULL when they hold anything
+ * but printable ASCII without '\\' (escapes, control bytes, UTF-8) or it is unterminated:
+ * jansson's to decode or reject. Eight bytes at a time: base64 blobs are most of a body. */
+static const char *s_string_end(const char *p, const char *end)
+{
+    for (; end - p >= 8; p += 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof(w));
+        if (s_special8(w) != 0) {
+            break;
+        }
+    }
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            return p;
+        }
+        if (c < 0x20 || c > 0x7e || c == '\\') {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static bool s_take(struct s_reader *r, const char *word, size_t len)
+{
+    if ((size_t)(r->end - r->p) < len || memcmp(r->p, word, len) != 0) {
+        return false;
+    }
+    r->p += len;
+    return true;
+}
+
+static bool s_digit(const struct s_reader *r, const char *p)
+{
+    return p < r->end && *p >= '0' && *p <= '9';
+}
+
+/* -?(0|[1-9][0-9]{0,17}): within json_int_t without overflow checks ("-0" is 0, as strtoll
+ * makes it). Longer integers, leading zeros (an error), fractions and exponents (reals) go
+ * to jansson. */
+static json_t *s_read_integer(struct s_reader *r)
+{
+    const char *p = r->p + (*r->p == '-');
+    const char *digits = p;
+    json_int_t v = 0;
+    for (; s_digit(r, p) && p - digits < 18; p++) {
+        v = v * 10 + (*p - '0');
+    }
+    if (p == digits || (*digits == '0' && p - digits > 1) || s_digit(r, p) ||
+        (p < r->end && (*p == '.' || *p == 'e' || *p == 'E'))) {
+        return NULL;
+    }
+    v = *r->p == '-' ? -v : v;
+    r->p = p;
+    return json_integer(v);
+}
+
+static json_t *s_read_value(struct s_reader *r, int depth);
+
+/* After '{': members, then '}'. A duplicate key goes to jansson, which rejects it. */
+static json_t *s_read_object(struct s_reader *r, int depth)
+{
+    json_t *o = json_object();
+    s_skip_ws(r);
+    if (o != NULL && r->p < r->end && *r->p == '}') {
+        r->p++;
+        return o;
+    }
+    while (o != NULL && r->p < r->end && *r->p == '"') {
+        const char *key = r->p + 1;
+        const char *key_end = s_string_end(key, r->end);
+        if (key_end == NULL) {
+            break;
+        }
+        r->p = key_end + 1;
+        s_skip_ws(r);
+        if (r->p == r->end || *r->p != ':') {
+            break;
+        }
+        r->p++;
+        s_skip_ws(r);
+        json_t *v = s_read_value(r, depth);
+        size_t n = json_object_size(o);
+        /* A duplicate replaces the first value and leaves the size: one hash lookup, not two. */
+        if (v == NULL || json_object_setn_new_nocheck(o, key, (size_t)(key_end - key), v) != 0 ||
+            json_object_size(o) == n) {
+            break;
+        }
+        s_skip_ws(r);
+        if (r->p < r->end && *r->p == '}') {
+            r->p++;
+            return o;
+        }
+        if (r->p == r->end || *r->p != ',') {
+            break;
+        }
+        r->p++;
+        s_skip_ws(r);
+    }
+    json_decref(o);
+    return NULL;
+}
+
+/* After '[': elements, then ']'. */
+static json_t *s_read_array(struct s_reader *r, int depth)
+{
+    json_t *a = json_array();
+    s_skip_ws(r);
+    if (a != NULL && r->p < r->end && *r->p == ']') {
+        r->p++;
+        return a;
+    }
+    while (a != NULL) {
+        json_t *v = s_read_value(r, depth);
+        if (v == NULL || json_array_append_new(a, v) != 0) {
+            break;
+        }
+        s_skip_ws(r);
+        if (r->p < r->end && *r->p == ']') {
+            r->p++;
+            return a;
+        }
+        if (r->p == r->end || *r->p != ',') {
+            break;
+        }
+        r->p++;
+        s_skip_ws(r);
+    }
+    json_decref(a);
+    return NULL;
+}
+
+/* One value at r->p; NULL leaves the whole body to jansson (r->p is then meaningless). */
+static json_t *s_read_value(struct s_reader *r, int depth)
+{
+    if (r->p == r->end) {
+        return NULL;
+    }
+    switch (*r->p) {
+    case '"': {
+        const char *s = r->p + 1;
+        const char *e = s_string_end(s, r->end);
+        if (e == NULL) {
+            return NULL;
+        }
+        r->p = e + 1;
+        return json_stringn_nocheck(s, (size_t)(e - s));
+    }
+    case '{':
+    case '[':
+        if (depth >= S_FAST_MAX_DEPTH) {
+            return NULL;
+        }
+        return *r->p++ == '{' ? s_read_object(r, depth + 1) : s_read_array(r, depth + 1);
+    case 't':
+        return s_take(r, "true", 4) ? json_true() : NULL;
+    case 'f':
+        return s_take(r, "false", 5) ? json_false() : NULL;
+    case 'n':
+        return s_take(r, "null", 4) ? json_null() : NULL;
+    default:
+        return *r->p == '-' || s_digit(r, r->p) ? s_read_integer(r) : NULL;
+    }
+}
+
+json_t *emu_awsjson_read(const char *body, size_t len)
+{
+    if (body != NULL) {
+        struct s_reader r = {body, body + len};
+        s_skip_ws(&r);
+        /* Only an object: a top-level array is valid for jansson but no request body. */
+        json_t *v = r.p < r.end && *r.p == '{' ? s_read_value(&r, 0) : NULL;
+        if (v != NULL) {
+            s_skip_ws(&r);
+            if (r.p == r.end) {
+                return v;
+            }
+            json_decref(v);
+        }
+    }
+    json_error_t err;
+    return json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 }

@@ -18,4 +18,12 @@ void emu_awsjson_render_error(struct emu_response *resp, const char *request_id,
  * (cmek_buf_append_secret). CMEK_ERR_LIMIT past out's cap, CMEK_ERR_NOMEM. */
 CMEK_WUR int emu_awsjson_write(const json_t *v, struct cmek_buf *out);
 
+/* Parses an AWS JSON 1.1 request body (not NUL-terminated): the same value
+ * json_loadb(body, len, JSON_REJECT_DUPLICATES, ...) returns (NULL where it fails), with the
+ * same types and member order, without its per-character lexer: a top-level object of
+ * printable-ASCII strings without escapes, integers of up to 18 digits, literals, and
+ * shallow nesting is built directly; anything else (escapes, non-ASCII, reals, long
+ * integers, duplicate keys, errors) is left to jansson. New reference. */
+CMEK_WUR json_t *emu_awsjson_read(const char *body, size_t len);
+
 #endif

@@ -813,10 +813,7 @@ static void s_handle(struct emu_app *app, const struct emu_request *req, struct 
         emu_awsjson_render_error(resp, req->request_id, 400, "UnknownOperationException", NULL);
         return;
     }
-    json_error_t jerr;
-    in = req->body.len == 0
-             ? json_object()
-             : json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    in = req->body.len == 0 ? json_object() : emu_awsjson_read(req->body.ptr, req->body.len);
     if (!json_is_object(in)) {
         emu_store_unlock(app->store);
         json_decref(in);
