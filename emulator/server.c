@@ -1,8 +1,9 @@
 #include "server.h"
 
 #include <arpa/inet.h>
-#include <stdatomic.h>
+#include <malloc.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "app.h"
 #include "cmek/buf.h"
+#include "cmek/crypto.h"
 #include "cmek/vec.h"
 #include "http.h"
 #include "service.h"
@@ -31,25 +33,29 @@ struct emu_server {
 };
 
 /* Per-request state, created when the request line arrives (URI log callback) and freed
- * when the exchange completes. */
+ * when the exchange completes: one allocation, the URI stored after the struct. */
 struct s_exchange {
-    char *raw_uri; /* as sent: path and query, not yet unescaped */
     struct cmek_buf body;
     bool started;
     bool too_large;
     size_t received_bytes;
+    char raw_uri[]; /* as sent: path and query, not yet unescaped */
 };
 
 static void *s_uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)conn;
     struct emu_server *server = cls;
-    struct s_exchange *ex = calloc(1, sizeof(*ex));
+    size_t uri_len = strlen(uri);
+    struct s_exchange *ex = malloc(sizeof(*ex) + uri_len + 1);
     if (ex == NULL) {
         return NULL;
     }
-    ex->raw_uri = strdup(uri);
     cmek_buf_init(&ex->body, server->app->cfg.max_body_bytes);
+    ex->started = false;
+    ex->too_large = false;
+    ex->received_bytes = 0;
+    memcpy(ex->raw_uri, uri, uri_len + 1);
     return ex;
 }
 
@@ -63,7 +69,6 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (ex == NULL) {
         return;
     }
-    free(ex->raw_uri);
     cmek_buf_clean_up(&ex->body);
     free(ex);
     *con_cls = NULL;
@@ -92,10 +97,29 @@ static enum MHD_Result s_collect_header(void *cls, enum MHD_ValueKind kind, cons
     return MHD_YES;
 }
 
+/* Frees a body handed to libmicrohttpd once it is sent, wiping it first: bodies may hold
+ * plaintext and data keys. Its length is not passed back, so the allocation's own size is
+ * wiped (at least the body). */
+static void s_free_body(void *body)
+{
+    cmek_cleanse(body, malloc_usable_size(body));
+    free(body);
+}
+
+/* Queues resp, handing its body's storage to libmicrohttpd rather than copying it. */
 static enum MHD_Result s_send(struct MHD_Connection *conn, struct emu_response *resp)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(resp->body.len, resp->body.data, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = NULL;
+    if (resp->body.len == 0) {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        size_t len = resp->body.len;
+        char *body = cmek_buf_steal(&resp->body);
+        r = MHD_create_response_from_buffer_with_free_callback_cls(len, body, s_free_body, body);
+        if (r == NULL) {
+            s_free_body(body);
+        }
+    }
     if (r == NULL) {
         return MHD_NO;
     }
@@ -113,7 +137,7 @@ static void s_build_request(struct s_exchange *ex, const char *method,
 {
     memset(req, 0, sizeof(*req));
     req->method = method;
-    const char *uri = ex->raw_uri != NULL ? ex->raw_uri : "/";
+    const char *uri = ex->raw_uri;
     const char *q = strchr(uri, '?');
     req->path.ptr = uri;
     req->path.len = q ? (size_t)(q - uri) : strlen(uri);
@@ -173,7 +197,9 @@ static enum MHD_Result s_answer(void *cls, struct MHD_Connection *conn, const ch
         return MHD_YES;
     }
 
-    struct s_header_list headers = {.n = 0, .overflow = false};
+    struct s_header_list headers; /* 4 KB: only the used entries are written */
+    headers.n = 0;
+    headers.overflow = false;
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, s_collect_header, &headers);
     struct emu_request req;
     s_build_request(ex, method, &headers, &req);
