@@ -90,7 +90,7 @@ static int s_seal_into(struct emu_kms_call *call, const struct emu_kms_key *key,
     int rc = emu_kms_blob_seal(call->app, key->account, key->id, m, plaintext, len, context, &blob);
     rc = rc ? rc : cmek_base64_encode(blob.data, blob.len, &b64);
     rc = rc ? rc
-            : (json_object_set_new(call->out, member, json_string(cmek_buf_cstr(&b64)))
+            : (json_object_set_new(call->out, member, json_stringn_nocheck(b64.data, b64.len))
                    ? CMEK_ERR_NOMEM
                    : CMEK_OK);
     cmek_buf_clean_up(&blob);
@@ -98,9 +98,13 @@ static int s_seal_into(struct emu_kms_call *call, const struct emu_kms_key *key,
     return rc;
 }
 
+/* Output members here are the emulator's own ASCII (ARNs, ids, algorithm names, base64), so
+ * jansson's UTF-8 check of each byte is skipped. */
 static int s_set_str(struct emu_kms_call *call, const char *member, const char *value)
 {
-    return json_object_set_new(call->out, member, json_string(value)) ? CMEK_ERR_NOMEM : CMEK_OK;
+    return json_object_set_new(call->out, member, json_stringn_nocheck(value, strlen(value)))
+               ? CMEK_ERR_NOMEM
+               : CMEK_OK;
 }
 
 /* Sets a base64 member holding secret bytes. */

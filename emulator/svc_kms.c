@@ -332,14 +332,15 @@ static bool s_parse_arn(const char *arn, struct s_arn *out)
             return false;
         }
     }
-    if (strlen(c2 + 1) >= sizeof(out->resource) || c2[1] == '\0') {
+    size_t resource_len = strnlen(c2 + 1, sizeof(out->resource));
+    if (resource_len == sizeof(out->resource) || resource_len == 0) {
         return false;
     }
     memcpy(out->region, region, (size_t)(c1 - region));
     out->region[c1 - region] = '\0';
     memcpy(out->account, c1 + 1, 12);
     out->account[12] = '\0';
-    snprintf(out->resource, sizeof(out->resource), "%s", c2 + 1);
+    memcpy(out->resource, c2 + 1, resource_len + 1);
     return true;
 }
 
