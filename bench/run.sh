@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks of cmek-emulator (release build): figures only; nothing here passes or fails on
 # speed (the machines are shared and noisy: compare figures from the same run).
-#   bench/run.sh [seconds-per-phase] [connections]
+#   bench/run.sh [seconds-per-phase] [connections] [rounds]
 # 0. bench_inproc: the emulator's own cost per request, dispatched in-process (no network).
-# 1. bench_kms: startup time; a bare libmicrohttpd baseline; Encrypt and Decrypt as the
-#    CockroachDB CMEK role session (SigV4 + key policy per request) at 10 and 100,000 keys,
-#    with wrk as the load generator (installed here when missing).
+# 1. bench_kms: startup time; rounds of a bare libmicrohttpd baseline, Encrypt and Decrypt
+#    as the CockroachDB CMEK role session (SigV4 + key policy per request) at 10 and 100,000
+#    keys, each ratio against its own round's baseline; wrk is the load generator (installed
+#    here when missing).
 # 2. bench_requests: signed STS/IAM requests through libcurl clients, and the emulator's RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,13 +16,13 @@ if ! command -v wrk >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
 fi
 [[ -f build-bench/build.ninja ]] || meson setup build-bench -Dbuildtype=release -Dtests=false >/dev/null
 ninja -C build-bench >/dev/null
-seconds="${1:-5}" connections="${2:-32}"
+seconds="${1:-3}" connections="${2:-32}" rounds="${3:-5}"
 echo "== bench_inproc (the emulator's own cost per request, no network)"
 build-bench/bench/bench_inproc 50000
 echo
-echo "== bench_kms ($seconds s per phase, $connections connections)"
+echo "== bench_kms ($rounds rounds, $seconds s per phase, $connections connections)"
 build-bench/bench/bench_kms build-bench/emulator/cmek-emulator build-bench/bench/bare_mhd \
-    "$seconds" "$connections"
+    "$seconds" "$connections" "$rounds"
 echo
 echo "== bench_requests (4 libcurl clients x 5000 requests each)"
 out=$(mktemp)
