@@ -119,30 +119,31 @@ void cmek_time_format_iso8601_ms(int64_t t_ms, char out[CMEK_ISO8601_MS_LEN + 1]
     out[24] = '\0';
 }
 
+static bool s_leap(int year)
+{
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+/* The inverse of s_civil_fast (civil date to days, H. Hinnant's algorithm): timegm is
+ * glibc's mktime under the time-zone lock, and SigV4 parses a date on every request. A
+ * date that does not exist (30 February) is refused, and so is 23:59:60, which timegm would
+ * carry into the next day. */
 static int s_make_time(int year, int mon, int day, int hour, int min, int sec, time_t *out)
 {
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour > 23 ||
-        min > 59 || sec > 60) {
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1970 || mon < 1 || mon > 12 || day < 1 ||
+        day > mdays[mon - 1] + (mon == 2 && s_leap(year)) || hour > 23 || min > 59 || sec > 60 ||
+        (hour == 23 && min == 59 && sec == 60)) {
         return CMEK_ERR_PARSE;
     }
-    struct tm tm = {0};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = mon - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = min;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1) {
-        return CMEK_ERR_PARSE;
-    }
-    struct tm back;
-    gmtime_r(&t, &back);
-    if (back.tm_mday != day) { /* e.g. 30 February */
-        return CMEK_ERR_PARSE;
-    }
-    *out = t;
+    long long y = mon <= 2 ? year - 1 : year;
+    long long era = y / 400;
+    long long yoe = y - era * 400;
+    long long mp = mon > 2 ? mon - 3 : mon + 9;
+    long long doy = (153 * mp + 2) / 5 + day - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long long days = era * 146097 + doe - 719468;
+    *out = (time_t)(days * 86400 + hour * 3600LL + min * 60LL + sec);
     return CMEK_OK;
 }
 

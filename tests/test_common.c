@@ -404,6 +404,42 @@ Test(timeutil, formats_and_parses_amz_dates)
     cr_assert_eq(cmek_time_parse_amz("2015083xT123600Z", 16, &t), CMEK_ERR_PARSE);
 }
 
+/* The arithmetic parser against timegm, the libc path it replaced: every day of leap and
+ * common years (1970, 2000, 2023, 2024, 2100, 9999) at the edges of the day, days that do
+ * not exist, and the leap second, which timegm carries into the next minute (or day). */
+Test(timeutil, parses_amz_dates_as_timegm_does)
+{
+    const int years[] = {1970, 2000, 2023, 2024, 2100, 9999};
+    const int times[][3] = {{0, 0, 0}, {12, 36, 0}, {23, 59, 59}, {11, 59, 60}, {23, 59, 60}};
+    for (size_t y = 0; y < sizeof(years) / sizeof(years[0]); y++) {
+        for (int mon = 1; mon <= 12; mon++) {
+            for (int day = 1; day <= 31; day++) {
+                for (size_t k = 0; k < sizeof(times) / sizeof(times[0]); k++) {
+                    char in[32];
+                    snprintf(in, sizeof(in), "%04d%02d%02dT%02d%02d%02dZ", years[y], mon, day,
+                             times[k][0], times[k][1], times[k][2]);
+                    struct tm tm = {.tm_year = years[y] - 1900,
+                                    .tm_mon = mon - 1,
+                                    .tm_mday = day,
+                                    .tm_hour = times[k][0],
+                                    .tm_min = times[k][1],
+                                    .tm_sec = times[k][2]};
+                    time_t want = timegm(&tm);
+                    struct tm back;
+                    gmtime_r(&want, &back);
+                    bool exists = back.tm_mday == day;
+                    time_t got = 0;
+                    int rc = cmek_time_parse_amz(in, CMEK_AMZ_DATE_LEN, &got);
+                    cr_assert_eq(rc, exists ? CMEK_OK : CMEK_ERR_PARSE, "%s", in);
+                    if (exists) {
+                        cr_assert_eq(got, want, "%s", in);
+                    }
+                }
+            }
+        }
+    }
+}
+
 Test(timeutil, parses_rfc3339_with_fraction_and_offsets)
 {
     time_t t;
