@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 void cmek_buf_init(struct cmek_buf *buf, size_t max_bytes)
 {
@@ -193,10 +192,21 @@ bool cmek_view_eq_cstr(struct cmek_view a, const char *str)
     return cmek_view_eq(a, cmek_view_from_cstr(str));
 }
 
+static char s_ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* ASCII case folding (header names), in one pass over both: no strlen, no locale. */
 bool cmek_view_eq_ignore_case(struct cmek_view a, const char *str)
 {
-    size_t n = strlen(str);
-    return a.len == n && (n == 0 || strncasecmp(a.ptr, str, n) == 0);
+    size_t i = 0;
+    for (; i < a.len; i++) {
+        if (str[i] == '\0' || s_ascii_lower(a.ptr[i]) != s_ascii_lower(str[i])) {
+            return false;
+        }
+    }
+    return str[i] == '\0';
 }
 
 bool cmek_view_starts_with(struct cmek_view a, const char *prefix)

@@ -729,6 +729,8 @@ int emu_kms_parse_key_policy(struct emu_kms_call *call, const char *text, const 
 
 /* ---- Dispatch ---- */
 
+#define S_TYPICAL_RESPONSE_BYTES 1024
+
 static const struct emu_kms_op *s_find_op(const char *name)
 {
     const struct {
@@ -775,8 +777,10 @@ static void s_render_success(struct emu_response *resp, const struct emu_request
         return;
     }
     /* Written straight into the body (json_dumps would build, copy and leave copies of
-     * plaintext and data keys to wipe). */
-    if (emu_awsjson_write(call->out, &resp->body) != CMEK_OK) {
+     * plaintext and data keys to wipe), with room for a typical answer reserved first, so
+     * it is not regrown (and each old copy wiped) several times on the way. */
+    if (cmek_buf_reserve(&resp->body, S_TYPICAL_RESPONSE_BYTES) != CMEK_OK ||
+        emu_awsjson_write(call->out, &resp->body) != CMEK_OK) {
         resp->status = 0;
     }
 }
