@@ -3,10 +3,10 @@
 # speed (the machines are shared and noisy: compare figures from the same run).
 #   bench/run.sh [seconds-per-phase] [connections] [rounds]
 # 0. bench_inproc: the emulator's own cost per request, dispatched in-process (no network).
-# 1. bench_kms: startup time; rounds of a bare libmicrohttpd baseline, Encrypt and Decrypt
-#    as the CockroachDB CMEK role session (SigV4 + key policy per request) at 10 and 100,000
-#    keys, each ratio against its own round's baseline; wrk is the load generator (installed
-#    here when missing).
+# 1. bench_kms: startup time; rounds of Encrypt and Decrypt as the CockroachDB CMEK role
+#    session (SigV4 + key policy per request) at 10 and 100,000 keys, each round between two
+#    phases of a bare libmicrohttpd baseline and its ratios against them; wrk is the load
+#    generator (installed here when missing).
 # 2. bench_requests: signed STS/IAM requests through libcurl clients, and the emulator's RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ if ! command -v wrk >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
 fi
 [[ -f build-bench/build.ninja ]] || meson setup build-bench -Dbuildtype=release -Dtests=false >/dev/null
 ninja -C build-bench >/dev/null
-seconds="${1:-3}" connections="${2:-32}" rounds="${3:-5}"
+seconds="${1:-2}" connections="${2:-32}" rounds="${3:-7}"
 echo "== bench_inproc (the emulator's own cost per request, no network)"
 build-bench/bench/bench_inproc 50000
 echo
