@@ -294,12 +294,25 @@ int cmek_hex_value(char c)
     return -1;
 }
 
+/* A word at a time (a session token is a few hundred bytes, compared on every request):
+ * the XOR of every word is ORed together and looked at once, at the end, so the time
+ * depends on the length only. */
 bool cmek_consttime_eq(const void *a, size_t a_len, const void *b, size_t b_len)
 {
     if (a_len != b_len) {
         return false;
     }
-    return CRYPTO_memcmp(a, b, a_len) == 0;
+    const unsigned char *x = a;
+    const unsigned char *y = b;
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; a_len - i >= 8; i += 8) {
+        uint64_t wx, wy;
+        memcpy(&wx, x + i, sizeof(wx));
+        memcpy(&wy, y + i, sizeof(wy));
+        diff |= wx ^ wy;
+    }
+    return CRYPTO_memcmp(x + i, y + i, a_len - i) == 0 && diff == 0;
 }
 
 int cmek_base64_encode(const void *in, size_t len, struct cmek_buf *out)

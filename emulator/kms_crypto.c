@@ -98,27 +98,27 @@ static bool s_account_valid(const char *account, size_t len)
     return true;
 }
 
-/* A material's 64 lowercase hex id back to its 32 bytes. */
+/* Lowercase hex digits, each as its value + 1 (0: not a lowercase hex digit). */
+static const uint8_t s_lower_hex[256] = {
+    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* A material's 64 lowercase hex id back to its 32 bytes (on every seal and open: by table,
+ * lowercase only, as cmek_hex_encode made it). */
 static int s_material_id_decode(const char *hex, uint8_t out[S_MATERIAL_ID_BYTES])
 {
     if (strnlen(hex, EMU_KMS_MATERIAL_ID_HEX + 1) != EMU_KMS_MATERIAL_ID_HEX) {
         return CMEK_ERR_INVALID_ARG;
     }
+    uint8_t bad = 0;
     for (size_t i = 0; i < S_MATERIAL_ID_BYTES; i++) {
-        char hi = hex[2 * i];
-        char lo = hex[2 * i + 1];
-        /* Lowercase only: the id is always produced by cmek_hex_encode. */
-        if ((hi >= 'A' && hi <= 'F') || (lo >= 'A' && lo <= 'F')) {
-            return CMEK_ERR_INVALID_ARG;
-        }
-        int h = cmek_hex_value(hi);
-        int l = cmek_hex_value(lo);
-        if (h < 0 || l < 0) {
-            return CMEK_ERR_INVALID_ARG;
-        }
-        out[i] = (uint8_t)((h << 4) | l);
+        uint8_t h = s_lower_hex[(unsigned char)hex[2 * i]];
+        uint8_t l = s_lower_hex[(unsigned char)hex[2 * i + 1]];
+        bad |= (uint8_t)(h == 0) | (uint8_t)(l == 0);
+        out[i] = (uint8_t)((((unsigned)h - 1u) & 0x0fu) << 4 | (((unsigned)l - 1u) & 0x0fu));
     }
-    return CMEK_OK;
+    return bad ? CMEK_ERR_INVALID_ARG : CMEK_OK;
 }
 
 static void s_put_u32(uint8_t out[4], uint32_t v)

@@ -146,6 +146,24 @@ Test(base64, sha256_and_hmac_match_known_answers)
     cr_assert_not(cmek_consttime_eq("abc", 3, "ab", 2));
 }
 
+Test(base64, consttime_eq_sees_a_difference_in_any_byte_of_any_length)
+{
+    /* Words and the tail: every length up to 40, a flipped bit at every position. */
+    uint8_t a[40], b[40];
+    for (size_t i = 0; i < sizeof(a); i++) {
+        a[i] = (uint8_t)(i * 37 + 1);
+    }
+    for (size_t len = 0; len <= sizeof(a); len++) {
+        memcpy(b, a, sizeof(b));
+        cr_assert(cmek_consttime_eq(a, len, b, len), "len %zu", len);
+        for (size_t at = 0; at < len; at++) {
+            b[at] ^= 0x10;
+            cr_assert_not(cmek_consttime_eq(a, len, b, len), "len %zu at %zu", len, at);
+            b[at] ^= 0x10;
+        }
+    }
+}
+
 /* HMAC through OpenSSL's EVP_MAC, the reference cmek_hmac_sha256 must agree with. */
 static void s_evp_hmac(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
                        uint8_t out[32])
