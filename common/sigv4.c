@@ -206,8 +206,29 @@ static bool s_is_scope_name(struct cmek_view v)
 /* RFC 7230 tchar: what a header field name may contain. */
 static bool s_is_tchar(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        return true;
+    }
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return true;
+    default:
+        return false;
+    }
 }
 
 static bool s_is_unsigned_header(struct cmek_view name)
@@ -1071,13 +1092,18 @@ void cmek_sigv4_auth_clean_up(struct cmek_sigv4_auth *auth)
     cmek_buf_clean_up(&auth->decoded);
 }
 
-/* The first header named name, and how many there are. */
-static size_t s_find_header(const struct cmek_sigv4_request *req, const char *name,
-                            struct cmek_view *first)
+/* The first header named name (a lowercase string literal: "" name refuses anything
+ * else), and how many there are. Lengths are compared first: most names differ in length,
+ * and many share the "x-amz-" prefix. */
+#define s_find_header(req, name, first)                                                            \
+    s_find_header_n((req), (struct cmek_view){"" name, sizeof("" name) - 1}, (first))
+
+static size_t s_find_header_n(const struct cmek_sigv4_request *req, struct cmek_view name,
+                              struct cmek_view *first)
 {
     size_t count = 0;
     for (size_t i = 0; i < req->n_headers; i++) {
-        if (cmek_view_eq_ignore_case(req->headers[i].name, name)) {
+        if (req->headers[i].name.len == name.len && s_eq_ignore_case(req->headers[i].name, name)) {
             if (count == 0 && first != NULL) {
                 *first = req->headers[i].value;
             }
