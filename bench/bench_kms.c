@@ -499,15 +499,16 @@ static void s_summary(const struct s_round *r, int n)
            med, lo, hi);
     const char *names[3] = {"baseline", "Encrypt", "Decrypt"};
     for (int k = 0; k < 3; k++) {
-        double p99_worst = 0;
+        double p99[S_MAX_ROUNDS], p99_med, p99_lo, p99_hi;
         for (int i = 0; i < n; i++) {
             const struct s_result *x = k == 0 ? &r[i].base : k == 1 ? &r[i].enc : &r[i].dec;
             v[i] = x->rps;
-            p99_worst = x->p99 > p99_worst ? x->p99 : p99_worst;
+            p99[i] = x->p99;
         }
         s_spread(v, n, &med, &lo, &hi);
-        printf("  %-8s median %6.0f req/s (%.0f-%.0f), p99 worst %.3f ms", names[k], med, lo, hi,
-               p99_worst);
+        s_spread(p99, n, &p99_med, &p99_lo, &p99_hi);
+        printf("  %-8s median %6.0f req/s (%.0f-%.0f), p99 median %.3f ms (worst round %.3f)",
+               names[k], med, lo, hi, p99_med, p99_hi);
         if (k > 0) {
             for (int i = 0; i < n; i++) {
                 const struct s_result *x = k == 1 ? &r[i].enc : &r[i].dec;
