@@ -35,6 +35,24 @@ void th_creds_crdb(struct th_creds *out);
 void th_init(struct th_ctx *t);
 void th_clean_up(struct th_ctx *t);
 
+/* The fixture most suites share: a file-wide context s_t and admin credentials s_admin, set
+ * up by s_init and torn down by s_fini (with cmek_test_fini, from test_common.h):
+ *   TH_ADMIN_FIXTURE()
+ *   TestSuite(name, .init = s_init, .fini = s_fini); */
+#define TH_ADMIN_FIXTURE()                                                                         \
+    static struct th_ctx s_t;                                                                      \
+    static struct th_creds s_admin;                                                                \
+    static void s_init(void)                                                                       \
+    {                                                                                              \
+        th_init(&s_t);                                                                             \
+        th_creds_admin(&s_admin);                                                                  \
+    }                                                                                              \
+    static void s_fini(void)                                                                       \
+    {                                                                                              \
+        th_clean_up(&s_t);                                                                         \
+        cmek_test_fini();                                                                          \
+    }
+
 /* A signed Query (form POST) request to service ("iam", "sts"), signed at the wall clock
  * plus sign_offset_s. Returns the HTTP status; the body is in t->body. */
 int th_query(struct th_ctx *t, const char *service, const struct th_creds *c, const char *form);

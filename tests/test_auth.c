@@ -11,20 +11,7 @@
 #define KMS_JSON "application/x-amz-json-1.1"
 #define GCI      "Action=GetCallerIdentity&Version=2011-06-15"
 
-static struct th_ctx s_t;
-static struct th_creds s_admin;
-
-static void s_init(void)
-{
-    th_init(&s_t);
-    th_creds_admin(&s_admin);
-}
-
-static void s_fini(void)
-{
-    th_clean_up(&s_t);
-    cmek_test_fini();
-}
+TH_ADMIN_FIXTURE()
 
 TestSuite(auth_query, .init = s_init, .fini = s_fini);
 TestSuite(auth_kms, .init = s_init, .fini = s_fini);

@@ -433,20 +433,7 @@ Test(awsjson, mutants_match_jansson)
 
 /* ---- Through the service ---- */
 
-static struct th_ctx s_t;
-static struct th_creds s_admin;
-
-static void s_init(void)
-{
-    th_init(&s_t);
-    th_creds_admin(&s_admin);
-}
-
-static void s_fini(void)
-{
-    th_clean_up(&s_t);
-    cmek_test_fini();
-}
+TH_ADMIN_FIXTURE()
 
 TestSuite(awsjson_kms, .init = s_init, .fini = s_fini);
 

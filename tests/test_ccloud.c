@@ -31,21 +31,8 @@
     "\"arn:aws:iam::999988887777:root\"},\"Action\":\"sts:AssumeRole\",\"Condition\":{"            \
     "\"StringEquals\":{\"sts:ExternalId\":\"" ext "\"}}}]}"
 
-static struct th_ctx s_t;
-static struct th_creds s_admin;
+TH_ADMIN_FIXTURE()
 static char s_key_arn[256], s_key_id[64];
-
-static void s_init(void)
-{
-    th_init(&s_t);
-    th_creds_admin(&s_admin);
-}
-
-static void s_fini(void)
-{
-    th_clean_up(&s_t);
-    cmek_test_fini();
-}
 
 TestSuite(ccloud_api, .init = s_init, .fini = s_fini);
 TestSuite(ccloud_clusters, .init = s_init, .fini = s_fini);

@@ -35,20 +35,7 @@
     "GetParametersForImport to get a new import token and public key, use the new public key "     \
     "to encrypt the key material, and then try the request again."
 
-static struct th_ctx s_t;
-static struct th_creds s_admin;
-
-static void s_init(void)
-{
-    th_init(&s_t);
-    th_creds_admin(&s_admin);
-}
-
-static void s_fini(void)
-{
-    th_clean_up(&s_t);
-    cmek_test_fini();
-}
+TH_ADMIN_FIXTURE()
 
 TestSuite(kms_import, .init = s_init, .fini = s_fini);
 

@@ -28,20 +28,7 @@
     "{\"credentials\":[\"access_key=" AKID "\",\"secret_key=" SECRET "\"],\"key_collection\":"     \
     "\"us-east-1\",\"provider\":\"awskms\"}"
 
-static struct th_ctx s_t;
-static struct th_creds s_admin;
-
-static void s_init(void)
-{
-    th_init(&s_t);
-    th_creds_admin(&s_admin);
-}
-
-static void s_fini(void)
-{
-    th_clean_up(&s_t);
-    cmek_test_fini();
-}
+TH_ADMIN_FIXTURE()
 
 TestSuite(vault_http, .init = s_init, .fini = s_fini);
 TestSuite(vault_mounts, .init = s_init, .fini = s_fini);
