@@ -1,8 +1,9 @@
 /* bench_inproc: the emulator's own cost per request, without the network: requests are
  * signed once (outside the timed loop) and dispatched in-process through the same router,
  * authentication, policy evaluation and operations as over HTTP, as bench_kms's caller: a
- * session of the CockroachDB CMEK role, under a key policy with the crdb-cmek-kms statement. The figure that code changes
- * move, free of the scheduling noise of a load test on a small shared machine.
+ * session of the CockroachDB CMEK role, under a key policy with the crdb-cmek-kms statement. The
+ * figure that code changes move, free of the scheduling noise of a load test on a small shared
+ * machine.
  *
  *   bench_inproc [requests-per-operation [operation]]
  * With an operation (e.g. kms:Encrypt) only that one is timed: for profiling.
@@ -18,7 +19,7 @@
 #include "service.h"
 #include "store.h"
 
-#define S_ORG "9d7b6c1e-4f2a-4b8e-9a35-2f1c0e8d7a61"
+#include "bench_setup.h"
 
 extern const char emu_default_world[];
 extern const unsigned long emu_default_world_len;
@@ -37,19 +38,8 @@ static double s_now_us(void)
     return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
 }
 
-struct s_creds {
-    char akid[64];
-    char secret[64];
-    char token[1024];
-};
-
-static const struct s_creds s_admin = {"AKIAIOSFODNN7EXAMPLE",
-                                       "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
-static const struct s_creds s_crdb = {"AKIAI44QH8DHBEXAMPLE",
-                                      "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", ""};
-
 /* Signs a POST for service as c; target NULL for Query services. */
-static void s_sign(struct s_signed_req *r, const struct s_creds *c, const char *service,
+static void s_sign(struct s_signed_req *r, const struct bench_creds *c, const char *service,
                    const char *target, const char *body)
 {
     memset(r, 0, sizeof(*r));
@@ -109,7 +99,7 @@ static int s_send(struct emu_app *app, const struct s_signed_req *r, struct emu_
 }
 
 /* One signed call for the set-up; exits unless it answers 200. resp is the caller's. */
-static void s_call(struct emu_app *app, const struct s_creds *c, const char *service,
+static void s_call(struct emu_app *app, const struct bench_creds *c, const char *service,
                    const char *target, const char *body, struct emu_response *resp)
 {
     struct s_signed_req r;
@@ -120,19 +110,6 @@ static void s_call(struct emu_app *app, const struct s_creds *c, const char *ser
         exit(1);
     }
     s_release(&r);
-}
-
-static void s_xml(const char *xml, const char *tag, char *out, size_t cap)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof(open), "<%s>", tag);
-    snprintf(close, sizeof(close), "</%s>", tag);
-    const char *a = strstr(xml, open);
-    const char *b = a ? strstr(a, close) : NULL;
-    size_t n = a && b ? (size_t)(b - a - strlen(open)) : 0;
-    n = n < cap - 1 ? n : cap - 1;
-    memcpy(out, a ? a + strlen(open) : "", n);
-    out[n] = '\0';
 }
 
 static const char *s_only; /* the one operation to time, or NULL for all */
@@ -177,49 +154,24 @@ int main(int argc, char **argv)
     /* The CockroachDB CMEK set-up of bench_kms: the customer's role trusting 999988887777
      * with the org id, a key with the crdb-cmek-kms statement, a session of that role. */
     struct emu_response resp;
-    s_call(&app, &s_admin, "iam", NULL,
-           "Action=CreateRole&Version=2010-05-08&RoleName=crdb-cmek-role&AssumeRolePolicyDocument="
-           "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow"
-           "%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A999988887777%3Aroot%22"
-           "%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%2C%22Condition%22%3A%7B%22StringEquals%22"
-           "%3A%7B%22sts%3AExternalId%22%3A%22" S_ORG "%22%7D%7D%7D%5D%7D",
-           &resp);
+    s_call(&app, &bench_admin, "iam", NULL, bench_create_role_form, &resp);
     emu_response_clean_up(&resp);
-    json_t *policy = json_pack(
-        "{s:s,s:[{s:s,s:{s:s},s:s,s:s},{s:s,s:{s:s},s:[sssss],s:s}]}", "Version", "2012-10-17",
-        "Statement", "Effect", "Allow", "Principal", "AWS", "arn:aws:iam::111122223333:root",
-        "Action", "kms:*", "Resource", "*", "Effect", "Allow", "Principal", "AWS",
-        "arn:aws:iam::111122223333:role/crdb-cmek-role", "Action", "kms:Encrypt", "kms:Decrypt",
-        "kms:GenerateDataKey*", "kms:DescribeKey", "kms:ReEncrypt*", "Resource", "*");
-    char *policy_text = json_dumps(policy, JSON_COMPACT);
-    json_t *create = json_pack("{s:s}", "Policy", policy_text);
-    char *create_text = json_dumps(create, JSON_COMPACT);
-    s_call(&app, &s_admin, "kms", "TrentService.CreateKey", create_text, &resp);
-    free(policy_text);
+    char *create_text = bench_create_key_body();
+    s_call(&app, &bench_admin, "kms", "TrentService.CreateKey", create_text, &resp);
     free(create_text);
-    json_decref(policy);
-    json_decref(create);
     json_t *v = json_loads(cmek_buf_cstr(&resp.body), 0, NULL);
     char key_arn[256];
     snprintf(key_arn, sizeof(key_arn), "%s",
              json_string_value(json_object_get(json_object_get(v, "KeyMetadata"), "Arn")));
     json_decref(v);
     emu_response_clean_up(&resp);
-    s_call(&app, &s_crdb, "sts", NULL,
-           "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole"
-           "%2Fcrdb-cmek-role&RoleSessionName=bench&ExternalId=" S_ORG,
-           &resp);
-    struct s_creds session;
-    s_xml(cmek_buf_cstr(&resp.body), "AccessKeyId", session.akid, sizeof(session.akid));
-    s_xml(cmek_buf_cstr(&resp.body), "SecretAccessKey", session.secret, sizeof(session.secret));
-    s_xml(cmek_buf_cstr(&resp.body), "SessionToken", session.token, sizeof(session.token));
+    s_call(&app, &bench_crdb, "sts", NULL, bench_assume_role_form, &resp);
+    struct bench_creds session;
+    bench_session_from_xml(cmek_buf_cstr(&resp.body), &session);
     emu_response_clean_up(&resp);
 
     char body[512];
-    snprintf(body, sizeof(body),
-             "{\"KeyId\":\"%s\",\"Plaintext\":\"Y3VzdG9tZXIgZGF0YSBlbmNyeXB0ZWQgd2l0aCB0aGUgQ01FS"
-             "yBvZiB0aGUgY2x1c3Rlcg==\"}",
-             key_arn);
+    bench_encrypt_body(key_arn, body, sizeof(body));
     char gdk_body[512];
     snprintf(gdk_body, sizeof(gdk_body), "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"}", key_arn);
     s_call(&app, &session, "kms", "TrentService.Encrypt", body, &resp);

@@ -39,15 +39,10 @@
 #include "cmek/crypto.h"
 #include "cmek/sigv4.h"
 
-#define S_ORG         "9d7b6c1e-4f2a-4b8e-9a35-2f1c0e8d7a61"
+#include "bench_setup.h"
+
 #define S_MAX_CLIENTS 128
 #define S_MAX_ROUNDS  50
-
-struct s_creds {
-    char akid[64];
-    char secret[64];
-    char token[1024];
-};
 
 struct s_req {
     char url[256];
@@ -107,7 +102,7 @@ static void s_stop(pid_t pid)
 
 /* Builds a signed POST to url for service; target NULL for Query services. */
 static void s_prepare(struct s_req *r, const char *url, const char *service, const char *target,
-                      const struct s_creds *c, const char *body)
+                      const struct bench_creds *c, const char *body)
 {
     memset(r, 0, sizeof(*r));
     snprintf(r->url, sizeof(r->url), "%s/", url);
@@ -186,7 +181,7 @@ static long s_send(CURL *c, const struct s_req *r, struct cmek_buf *out)
 
 /* One signed call for the set-up; exits on failure. */
 static void s_call(const char *url, const char *service, const char *target,
-                   const struct s_creds *c, const char *body, struct cmek_buf *out)
+                   const struct bench_creds *c, const char *body, struct cmek_buf *out)
 {
     struct s_req r;
     s_prepare(&r, url, service, target, c, body);
@@ -200,19 +195,6 @@ static void s_call(const char *url, const char *service, const char *target,
                 cmek_buf_cstr(out));
         exit(1);
     }
-}
-
-static void s_xml(const char *xml, const char *tag, char *out, size_t cap)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof(open), "<%s>", tag);
-    snprintf(close, sizeof(close), "</%s>", tag);
-    const char *a = strstr(xml, open);
-    const char *b = a ? strstr(a, close) : NULL;
-    size_t n = a && b ? (size_t)(b - a - strlen(open)) : 0;
-    n = n < cap - 1 ? n : cap - 1;
-    memcpy(out, a ? a + strlen(open) : "", n);
-    out[n] = '\0';
 }
 
 struct s_load {
@@ -396,7 +378,7 @@ static void *s_filler(void *arg)
 
 /* Creates keys until the region holds total, replaying one signed CreateKey from several
  * clients. */
-static void s_fill_keys(const char *url, const struct s_creds *admin, int have, int total,
+static void s_fill_keys(const char *url, const struct bench_creds *admin, int have, int total,
                         int clients)
 {
     struct s_req r;
@@ -590,49 +572,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot start the servers\n");
         return 1;
     }
-    struct s_creds admin = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
-    struct s_creds crdb = {"AKIAI44QH8DHBEXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", ""};
     struct cmek_buf out;
     cmek_buf_init(&out, 1 << 20);
-    s_call(url, "iam", NULL, &admin,
-           "Action=CreateRole&Version=2010-05-08&RoleName=crdb-cmek-role&AssumeRolePolicyDocument="
-           "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow"
-           "%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A999988887777%3Aroot%22"
-           "%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%2C%22Condition%22%3A%7B%22StringEquals%22"
-           "%3A%7B%22sts%3AExternalId%22%3A%22" S_ORG "%22%7D%7D%7D%5D%7D",
-           &out);
-    json_t *policy = json_pack(
-        "{s:s,s:[{s:s,s:{s:s},s:s,s:s},{s:s,s:{s:s},s:[sssss],s:s}]}", "Version", "2012-10-17",
-        "Statement", "Effect", "Allow", "Principal", "AWS", "arn:aws:iam::111122223333:root",
-        "Action", "kms:*", "Resource", "*", "Effect", "Allow", "Principal", "AWS",
-        "arn:aws:iam::111122223333:role/crdb-cmek-role", "Action", "kms:Encrypt", "kms:Decrypt",
-        "kms:GenerateDataKey*", "kms:DescribeKey", "kms:ReEncrypt*", "Resource", "*");
-    char *policy_text = json_dumps(policy, JSON_COMPACT);
-    json_t *create = json_pack("{s:s}", "Policy", policy_text);
-    char *create_text = json_dumps(create, JSON_COMPACT);
-    s_call(url, "kms", "TrentService.CreateKey", &admin, create_text, &out);
+    s_call(url, "iam", NULL, &bench_admin, bench_create_role_form, &out);
+    char *create_text = bench_create_key_body();
+    s_call(url, "kms", "TrentService.CreateKey", &bench_admin, create_text, &out);
+    free(create_text);
     json_t *created = json_loads(cmek_buf_cstr(&out), 0, NULL);
     char key_arn[256];
     snprintf(key_arn, sizeof(key_arn), "%s",
              json_string_value(json_object_get(json_object_get(created, "KeyMetadata"), "Arn")));
     json_decref(created);
-    free(policy_text);
-    free(create_text);
-    json_decref(policy);
-    json_decref(create);
-    s_call(url, "sts", NULL, &crdb,
-           "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole"
-           "%2Fcrdb-cmek-role&RoleSessionName=bench&ExternalId=" S_ORG,
-           &out);
-    struct s_creds session;
-    s_xml(cmek_buf_cstr(&out), "AccessKeyId", session.akid, sizeof(session.akid));
-    s_xml(cmek_buf_cstr(&out), "SecretAccessKey", session.secret, sizeof(session.secret));
-    s_xml(cmek_buf_cstr(&out), "SessionToken", session.token, sizeof(session.token));
+    s_call(url, "sts", NULL, &bench_crdb, bench_assume_role_form, &out);
+    struct bench_creds session;
+    bench_session_from_xml(cmek_buf_cstr(&out), &session);
     char enc_body[512];
-    snprintf(enc_body, sizeof(enc_body),
-             "{\"KeyId\":\"%s\",\"Plaintext\":\"Y3VzdG9tZXIgZGF0YSBlbmNyeXB0ZWQgd2l0aCB0aGUgQ01FS"
-             "yBvZiB0aGUgY2x1c3Rlcg==\"}",
-             key_arn);
+    bench_encrypt_body(key_arn, enc_body, sizeof(enc_body));
     s_call(url, "kms", "TrentService.Encrypt", &session, enc_body, &out);
     json_t *enc = json_loads(cmek_buf_cstr(&out), 0, NULL);
     char dec_body[1024];
@@ -644,7 +599,7 @@ int main(int argc, char **argv)
     const int sizes[] = {10, 100000};
     for (size_t s = 0; s < 2; s++) {
         double t0 = s_now_ms();
-        s_fill_keys(url, &admin, have, sizes[s], clients);
+        s_fill_keys(url, &bench_admin, have, sizes[s], clients);
         double fill_ms = s_now_ms() - t0;
         have = sizes[s];
         printf("keys in the region: %d (created %d in %.1f s), emulator RSS %ld kB\n", have,
@@ -654,8 +609,8 @@ int main(int argc, char **argv)
          * emulator's 1.3 kB Encrypt request, wrk on its one core, not bare_mhd, is the
          * bottleneck (core 0 idles a quarter of the time), which would understate the
          * baseline and flatter the ratio. */
-        struct s_creds none = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                               ""};
+        struct bench_creds none = {"AKIAIOSFODNN7EXAMPLE",
+                                   "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
         s_prepare(&b, bare_url, "kms", "TrentService.Encrypt", &none, "{}");
         s_prepare(&e, url, "kms", "TrentService.Encrypt", &session, enc_body);
         s_prepare(&d, url, "kms", "TrentService.Decrypt", &session, dec_body);
