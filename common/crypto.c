@@ -22,12 +22,6 @@ static void s_fetch(void)
     s_aes256gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 }
 
-const EVP_CIPHER *cmek_cipher_aes256gcm(void)
-{
-    pthread_once(&s_fetch_once, s_fetch);
-    return s_aes256gcm_cipher;
-}
-
 /* ==== Per-thread contexts ====
  * OpenSSL contexts are cheap to reuse and dear to make: a digest context is an allocation
  * and a provider context per use, a GCM context also the key schedule and GHASH table of

@@ -45,25 +45,26 @@ static uint64_t s_special8(uint64_t w)
            (ones * 0x80);
 }
 
-/* Printable ASCII without '"' and '\\': what jansson copies unchanged. Eight bytes at a
- * time: base64 blobs are most of a response. */
-static bool s_plain(const char *s, size_t len)
+/* How many leading bytes of s are printable ASCII other than '"' and '\\' (what jansson
+ * copies unchanged): the writer's test for a string and the reader's scan for its closing
+ * quote. Eight bytes at a time: base64 blobs are most of a body. */
+static size_t s_plain_prefix(const char *s, size_t len)
 {
     size_t i = 0;
     for (; len - i >= 8; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, sizeof(w));
         if (s_special8(w) != 0) {
-            return false;
+            break;
         }
     }
     for (; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-            return false;
+            break;
         }
     }
-    return true;
+    return i;
 }
 
 static enum s_write s_put(struct cmek_buf *out, const void *bytes, size_t len, int *rc)
@@ -74,7 +75,7 @@ static enum s_write s_put(struct cmek_buf *out, const void *bytes, size_t len, i
 
 static enum s_write s_put_string(struct cmek_buf *out, const char *s, size_t len, int *rc)
 {
-    if (!s_plain(s, len)) {
+    if (s_plain_prefix(s, len) != len) {
         return S_UNUSUAL;
     }
     enum s_write w = s_put(out, "\"", 1, rc);
@@ -177,26 +178,11 @@ static void s_skip_ws(struct s_reader *r)
 
 /* The closing quote of a string whose contents start at p, or NULL when they hold anything
  * but printable ASCII without '\\' (escapes, control bytes, UTF-8) or it is unterminated:
- * jansson's to decode or reject. Eight bytes at a time: base64 blobs are most of a body. */
+ * jansson's to decode or reject. */
 static const char *s_string_end(const char *p, const char *end)
 {
-    for (; end - p >= 8; p += 8) {
-        uint64_t w;
-        memcpy(&w, p, sizeof(w));
-        if (s_special8(w) != 0) {
-            break;
-        }
-    }
-    for (; p < end; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"') {
-            return p;
-        }
-        if (c < 0x20 || c > 0x7e || c == '\\') {
-            return NULL;
-        }
-    }
-    return NULL;
+    const char *q = p + s_plain_prefix(p, (size_t)(end - p));
+    return q < end && *q == '"' ? q : NULL;
 }
 
 static bool s_take(struct s_reader *r, const char *word, size_t len)

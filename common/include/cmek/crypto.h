@@ -25,9 +25,6 @@ int cmek_hex_value(char c);
 bool cmek_consttime_eq(const void *a, size_t a_len, const void *b, size_t b_len);
 /* Constant-time comparison of a view with a C string. */
 bool cmek_consttime_eq_view(struct cmek_view a, const char *b);
-/* AES-256-GCM, fetched once per process (an OpenSSL 3 EVP_CIPHER; borrowed, never freed). */
-struct evp_cipher_st;
-const struct evp_cipher_st *cmek_cipher_aes256gcm(void);
 /* AES-256-GCM with a 96-bit nonce, one call per message. The additional authenticated data
  * is the concatenation of aad[0..n_aad). Each thread keeps the key schedules of the last few
  * keys it used, so sealing or opening under a recent key sets up no key. */
