@@ -206,7 +206,8 @@ static enum MHD_Result s_answer(void *cls, struct MHD_Connection *conn, const ch
     s_request_id(server, req.request_id);
     struct emu_response resp;
     emu_response_init(&resp);
-    const struct emu_service *svc = emu_route(&req);
+    /* Refusals are rendered in the addressed service's format; emu_dispatch routes the rest. */
+    const struct emu_service *svc = ex->too_large || headers.overflow ? emu_route(&req) : NULL;
     if (ex->too_large) {
         char msg[160];
         snprintf(msg, sizeof(msg), "Request body is larger than the limit of %zu bytes",
